@@ -1,0 +1,4 @@
+//! One file per command: an `Args` struct whose doc comment is the help text, and a `cmd_*`
+//! function that does the work by calling the library.
+
+pub mod plan;

@@ -1,0 +1,59 @@
+//! What most commands need first: the repository, its configuration and the change.
+
+use std::path::{Path, PathBuf};
+
+use crate::change::resolve_change;
+use crate::config::{Config, load_config};
+use crate::git::Repo;
+use crate::ids::ChangeId;
+
+use super::error::CliError;
+
+pub struct Workspace {
+    pub repo: Repo,
+    pub config: Config,
+}
+
+impl Workspace {
+    pub fn open() -> Result<Self, CliError> {
+        let repo = Repo::discover()?;
+        let config = load_config(repo.workdir())?;
+        Ok(Workspace { repo, config })
+    }
+
+    /// The change from `--change`, the branch name, or the only change folder.
+    pub fn change(&self, explicit: Option<&str>) -> Result<ChangeId, CliError> {
+        let head = self.repo.head()?;
+        let folders = list_dirs(&self.repo.workdir().join(self.config.paths.changes.as_str()));
+        Ok(resolve_change(
+            explicit,
+            head.branch_name(),
+            &folders,
+            &self.config.change.pattern,
+        )?)
+    }
+
+    /// A path of the change's content (tasks.md, impact.md): in the current worktree, because
+    /// they belong to the branch checked out here.
+    pub fn content_path(&self, rel: &str) -> PathBuf {
+        self.repo.workdir().join(rel)
+    }
+
+    /// A path of local run data (artifacts, audit logs, planner config): in the main worktree,
+    /// shared by every linked worktree of the repository.
+    pub fn local_path(&self, rel: &str) -> PathBuf {
+        self.repo.main_root().join(rel)
+    }
+}
+
+/// Names of the sub-folders of `dir` (none if it does not exist or cannot be read).
+fn list_dirs(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}

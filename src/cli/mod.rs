@@ -1,0 +1,60 @@
+//! The command line: argument definitions and thin handlers. Knows about terminals, exit codes
+//! and wording; the library below knows none of that.
+
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use commands::plan::{PlanArgs, cmd_plan};
+pub use error::{CliError, Exit};
+
+/// git-microloop: every micro-task of a Spec-Kit tasks.md becomes its own reviewed,
+/// reproducible, auditable git commit.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-microloop",
+    bin_name = "git microloop",
+    version,
+    propagate_version = true,
+    after_help = "Examples:
+  git microloop plan --change CH-001        # the ordered plan and its hash
+  git microloop plan --json | jq .plan_hash
+
+Exit codes: 0 success, 1 the checked thing is not OK, 2 bad usage or input."
+)]
+pub struct Cli {
+    /// More output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to use colour (NO_COLOR in the environment means never, unless `always`).
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: ColorWhen,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Plan(PlanArgs),
+}
+
+/// Run the parsed command line.
+pub fn run(cli: &Cli) -> Result<(), CliError> {
+    let err = output::Err::new(cli.quiet);
+    match &cli.command {
+        Command::Plan(args) => cmd_plan(args, &err),
+    }
+}

@@ -1,0 +1,102 @@
+//! Terminal output: data on stdout, diagnostics on stderr, colour only where it belongs.
+//!
+//! `anstream` strips styles when the stream is not a terminal, when `NO_COLOR` is set, or when
+//! `--color never` was given, so callers style freely and never check.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use crate::diag::{Diagnostic, Severity};
+
+pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+pub const WARN: Style = AnsiColor::Yellow.on_default().bold();
+pub const HINT: Style = AnsiColor::Cyan.on_default();
+pub const DIM: Style = Style::new().dimmed();
+pub const BOLD: Style = Style::new().bold();
+pub const GOOD: Style = AnsiColor::Green.on_default();
+
+/// `text` wrapped in `style` (stripped later where colour is off).
+pub fn paint(style: Style, text: &str) -> String {
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+/// Buffered stdout. Errors (notably a closed pipe) surface as `io::Error` to the caller, which
+/// turns a broken pipe into a quiet exit.
+pub struct Out {
+    inner: io::BufWriter<anstream::AutoStream<io::Stdout>>,
+}
+
+impl Out {
+    pub fn new() -> Self {
+        Out {
+            inner: io::BufWriter::new(anstream::AutoStream::auto(io::stdout())),
+        }
+    }
+
+    pub fn line(&mut self, s: &str) -> io::Result<()> {
+        self.inner.write_all(s.as_bytes())?;
+        self.inner.write_all(b"\n")
+    }
+
+    /// Pretty JSON plus a newline.
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.inner, value)?;
+        self.inner.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out::new()
+    }
+}
+
+/// Diagnostics and notes on stderr.
+pub struct Err {
+    quiet: bool,
+}
+
+impl Err {
+    pub fn new(quiet: bool) -> Self {
+        Err { quiet }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
+            eprint_styled(&format!("{} {msg}", paint(WARN, "warning:")));
+        }
+    }
+
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprint_styled(msg);
+        }
+    }
+
+    pub fn diagnostic(&self, d: &Diagnostic) {
+        if self.quiet && d.severity == Severity::Warning {
+            return;
+        }
+        let (style, label) = match d.severity {
+            Severity::Error => (ERROR, "error:"),
+            Severity::Warning => (WARN, "warning:"),
+        };
+        let mut s = format!("{} {}: {}", paint(style, label), d.location(), d.message);
+        if let Some(h) = &d.hint {
+            s.push_str(&format!("\n  {} {h}", paint(HINT, "hint:")));
+        }
+        eprint_styled(&s);
+    }
+}
+
+/// Write a line to stderr through anstream (colour stripped where not wanted). Failures to write
+/// to stderr are ignored: there is nowhere left to report them.
+pub fn eprint_styled(s: &str) {
+    let mut e = anstream::stderr();
+    let _ = writeln!(e, "{s}");
+}

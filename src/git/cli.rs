@@ -1,0 +1,94 @@
+//! Running the `git` program: argv only, with a clean view of which repository it works on.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::GitError;
+
+/// Variables that point git at a particular repository, index or object store. A caller may
+/// have set them for another repository (a hook, a GIT_DIR=… wrapper); we always tell git
+/// explicitly where to work instead.
+pub const REPO_ENV_VARS: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+];
+
+/// `git` pointed at one working directory.
+#[derive(Debug, Clone)]
+pub struct GitCli {
+    dir: PathBuf,
+}
+
+impl GitCli {
+    pub fn new(dir: &Path) -> Self {
+        GitCli {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// A `git` command in this directory with repository variables removed.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(&self.dir).args(args);
+        for var in REPO_ENV_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run to completion; a non-zero exit is an error carrying git's stderr.
+    pub fn run<I, S>(&self, args: I) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(args);
+        let shown = format!("{cmd:?}");
+        tracing::debug!(command = %shown, "git");
+        let out = cmd.output().map_err(|source| GitError::Spawn {
+            command: shown.clone(),
+            source,
+        })?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(GitError::Cli {
+                command: shown,
+                status: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// Paths with uncommitted changes (staged, unstaged or untracked, ignored ones excluded),
+    /// as git reports them. git's own status is used so that sparse checkouts, fsmonitor and
+    /// the untracked cache behave as the user expects.
+    pub fn changed_paths(&self) -> Result<Vec<Vec<u8>>, GitError> {
+        let out = self.run([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+        ])?;
+        Ok(out
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|e| e.len() > 3)
+            .map(|e| e[3..].to_vec())
+            .collect())
+    }
+}

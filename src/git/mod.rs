@@ -1,0 +1,13 @@
+//! The git boundary: the only module that touches git2 or the `git` CLI, so every git operation
+//! can be audited in one place.
+//!
+//! - `repo`: reading through git2 (discovery, refs, revwalks, trees, diffs).
+//! - `cli`: the `git` program, for whatever must behave exactly as the user's git does (status in
+//!   sparse checkouts, worktrees, commits with hooks and signing, ref transactions). Always an
+//!   argument vector, never a shell.
+
+mod cli;
+mod repo;
+
+pub use cli::{GitCli, REPO_ENV_VARS};
+pub use repo::{GitError, Head, Repo};

@@ -1,0 +1,16 @@
+//! git-microloop: plan the micro-tasks of a Spec-Kit `tasks.md` deterministically, run each as
+//! its own commit with trailers, and keep the evidence.
+//!
+//! The layout follows the flow: `tasks` (parse) → `plan` (pure, seeded, hashed) → … with `git`
+//! (the only module touching git), `config`, and `cli` (arguments and thin handlers).
+
+pub mod change;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod git;
+pub mod ids;
+pub mod plan;
+pub mod planning;
+#[path = "tasks_stub.rs"]
+pub mod tasks;

@@ -1,0 +1,62 @@
+//! The `git-microloop` binary: parse arguments, set up output, run, map the result to an exit
+//! code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use git_microloop::cli::{self, Cli, ColorWhen};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    set_color(args.color);
+    init_tracing(args.verbose, args.quiet);
+    match cli::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.broken_pipe => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(e.exit as u8)
+        }
+    }
+}
+
+fn set_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "off",
+        (false, 0) => "warn",
+        (false, 1) => "git_microloop=debug",
+        (false, _) => "git_microloop=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn print_error(e: &cli::CliError) {
+    use cli::output::{ERROR, HINT, eprint_styled, paint};
+    let mut out = Vec::new();
+    for line in e.render().lines() {
+        let styled = if let Some(rest) = line.strip_prefix("error:") {
+            format!("{}{rest}", paint(ERROR, "error:"))
+        } else if let Some(rest) = line.strip_prefix("hint:") {
+            format!("{}{rest}", paint(HINT, "hint:"))
+        } else {
+            line.to_string()
+        };
+        out.push(styled);
+    }
+    eprint_styled(&out.join("\n"));
+}
