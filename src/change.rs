@@ -62,9 +62,18 @@ mod tests {
 
     #[test]
     fn explicit_wins_then_branch_then_only_folder() {
-        assert_eq!(resolve(Some("CH-9"), Some("CH-1"), &["CH-2"]).unwrap(), "CH-9");
-        assert_eq!(resolve(None, Some("change/CH-1-x"), &["CH-2"]).unwrap(), "CH-1");
-        assert_eq!(resolve(None, Some("main"), &["CH-2", "notes"]).unwrap(), "CH-2");
+        assert_eq!(
+            resolve(Some("CH-9"), Some("CH-1"), &["CH-2"]).unwrap(),
+            "CH-9"
+        );
+        assert_eq!(
+            resolve(None, Some("change/CH-1-x"), &["CH-2"]).unwrap(),
+            "CH-1"
+        );
+        assert_eq!(
+            resolve(None, Some("main"), &["CH-2", "notes"]).unwrap(),
+            "CH-2"
+        );
     }
 
     #[test]
@@ -73,7 +82,10 @@ mod tests {
             resolve(None, Some("main"), &["CH-1", "CH-2"]),
             Err(ResolveError::Ambiguous(_))
         ));
-        assert!(matches!(resolve(None, None, &[]), Err(ResolveError::Ambiguous(_))));
+        assert!(matches!(
+            resolve(None, None, &[]),
+            Err(ResolveError::Ambiguous(_))
+        ));
         assert!(matches!(
             resolve(Some("../x"), None, &[]),
             Err(ResolveError::Invalid(ChangeIdError::Unsafe(..)))

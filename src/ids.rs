@@ -178,7 +178,9 @@ mod tests {
 
     #[test]
     fn refuses_path_escapes_before_the_pattern() {
-        for bad in ["../x", "..", "CH-1/..", "a/b", "a\\b", "CH-1\0", "CH-\n1", "-CH-1", ".CH"] {
+        for bad in [
+            "../x", "..", "CH-1/..", "a/b", "a\\b", "CH-1\0", "CH-\n1", "-CH-1", ".CH",
+        ] {
             let err = ChangeId::parse(bad, &p()).unwrap_err();
             assert!(matches!(err, ChangeIdError::Unsafe(..)), "{bad:?}: {err}");
         }

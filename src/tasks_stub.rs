@@ -13,7 +13,11 @@ pub fn parse(text: &str, _file: &str) -> TaskList {
                 id: c[2].to_string(),
                 title: c[4].to_string(),
                 text: c[4].to_string(),
-                status: match &c[1] { " " => Status::Open, "~" => Status::Skipped, _ => Status::Done },
+                status: match &c[1] {
+                    " " => Status::Open,
+                    "~" => Status::Skipped,
+                    _ => Status::Done,
+                },
                 parallel: c.get(3).is_some(),
                 story: None,
                 phase: vec![],
@@ -24,5 +28,8 @@ pub fn parse(text: &str, _file: &str) -> TaskList {
             });
         }
     }
-    TaskList { tasks, diagnostics: vec![] }
+    TaskList {
+        tasks,
+        diagnostics: vec![],
+    }
 }

@@ -131,9 +131,9 @@ impl From<ResolveError> for CliError {
             ResolveError::Invalid(_) => {
                 err.hint("a change id is a folder name such as CH-002 (see `[change] pattern`)")
             }
-            ResolveError::Ambiguous(_) => err.hint(
-                "pass --change CH-###, or work on a branch whose name holds the change id",
-            ),
+            ResolveError::Ambiguous(_) => {
+                err.hint("pass --change CH-###, or work on a branch whose name holds the change id")
+            }
         }
     }
 }

@@ -18,7 +18,9 @@ impl Span {
             return Err("empty duration; write e.g. `7d`, `12h`, `30m`, `45s` or `0`".into());
         }
         if t.starts_with('-') {
-            return Err(format!("negative duration `{t}`; durations must be 0 or more"));
+            return Err(format!(
+                "negative duration `{t}`; durations must be 0 or more"
+            ));
         }
         if t == "0" {
             return Ok(Span(Duration::ZERO));
@@ -69,8 +71,13 @@ impl fmt::Display for Span {
         if ms == 0 {
             return f.write_str("0");
         }
-        for (unit, per) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
-            if ms % per == 0 {
+        for (unit, per) in [
+            ("d", 86_400_000u128),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
+            if ms.is_multiple_of(per) {
                 return write!(f, "{}{unit}", ms / per);
             }
         }
@@ -111,7 +118,10 @@ mod tests {
         assert_eq!(Span::parse("0").unwrap().0, Duration::ZERO);
         assert_eq!(Span::parse("45s").unwrap().0, Duration::from_secs(45));
         assert_eq!(Span::parse("7d").unwrap().0, Duration::from_secs(7 * 86400));
-        assert_eq!(Span::parse("1d12h").unwrap().0, Duration::from_secs(36 * 3600));
+        assert_eq!(
+            Span::parse("1d12h").unwrap().0,
+            Duration::from_secs(36 * 3600)
+        );
         assert_eq!(Span::parse("250ms").unwrap().0, Duration::from_millis(250));
     }
 

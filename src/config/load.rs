@@ -204,7 +204,9 @@ mod tests {
 
     fn err(text: &str) -> (u32, Option<String>, String) {
         match parse_config(text, ".microloop.toml").unwrap_err() {
-            ConfigError::Invalid { line, key, message, .. } => (line, key, message),
+            ConfigError::Invalid {
+                line, key, message, ..
+            } => (line, key, message),
             other => panic!("unexpected {other}"),
         }
     }
@@ -255,7 +257,10 @@ mod tests {
 
     #[test]
     fn precedence_is_cli_env_change_project_default() {
-        let f = |seed: Option<u64>| PlannerConfigFile { seed, strategy: None };
+        let f = |seed: Option<u64>| PlannerConfigFile {
+            seed,
+            strategy: None,
+        };
         let mut l = PlannerLayers::default();
         assert_eq!(l.resolve().0, (DEFAULT_SEED, Source::Default));
         l.project = f(Some(4));
@@ -287,5 +292,42 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    /// The shipped template must stay a valid config whose values are the defaults.
+    #[test]
+    fn shipped_template_parses_to_the_defaults() {
+        let text = include_str!("../../templates/microloop.toml");
+        let c = parse_config(text, "templates/microloop.toml").unwrap();
+        let d = Config::default();
+        assert_eq!(c.paths.tasks, d.paths.tasks);
+        assert_eq!(c.paths.artifacts, d.paths.artifacts);
+        assert_eq!(c.change.pattern.as_str(), d.change.pattern.as_str());
+        assert_eq!(c.planner.seed, Some(DEFAULT_SEED));
+        assert_eq!(c.executor.max_attempts, d.executor.max_attempts);
+        assert_eq!(c.executor.timeout, d.executor.timeout);
+    }
+
+    /// Uncommenting the examples gives a valid config too.
+    #[test]
+    fn template_examples_are_valid_when_uncommented() {
+        let text = include_str!("../../templates/microloop.toml");
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse_config(&uncommented, "template").unwrap();
+        assert_eq!(c.qa.len(), 1);
+        assert!(c.retention.is_some() && c.notify.is_some());
+        assert!(c.executor.command.is_some());
     }
 }

@@ -8,10 +8,10 @@ mod schema;
 
 pub use duration::Span;
 pub use load::{
-    CONFIG_FILE, ConfigError, DEFAULT_SEED, PlannerConfigFile, PlannerLayers, Source,
-    load_config, load_planner_config, parse_config, planner_from_env,
+    CONFIG_FILE, ConfigError, DEFAULT_SEED, PlannerConfigFile, PlannerLayers, Source, load_config,
+    load_planner_config, parse_config, planner_from_env,
 };
 pub use schema::{
-    Argv, Attempts, ChangeSection, Config, Executor, Notify, PathTemplate, Paths,
-    PlannerSection, QaCommand, Retention, Role,
+    Argv, Attempts, ChangeSection, Config, Executor, Notify, PathTemplate, Paths, PlannerSection,
+    QaCommand, Retention, Role,
 };

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::duration::Span;
-use crate::ids::{ChangePattern, ChangeId, Seed};
+use crate::ids::{ChangeId, ChangePattern, Seed};
 use crate::plan::Strategy;
 
 /// The whole project configuration. Missing sections take their defaults.
@@ -23,7 +23,7 @@ pub struct Config {
     pub notify: Option<Notify>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChangeSection {
     /// Regular expression a change id must match (whole); searched for in branch names.
@@ -31,15 +31,6 @@ pub struct ChangeSection {
     /// The branch changes start from; used by the fallback planner to find what a change
     /// touched. Empty: the first of `main`, `master`, `trunk` that exists.
     pub base: Option<String>,
-}
-
-impl Default for ChangeSection {
-    fn default() -> Self {
-        ChangeSection {
-            pattern: ChangePattern::default(),
-            base: None,
-        }
-    }
 }
 
 /// Where things live, relative to the repository root. `{change}` is replaced by the change id.
@@ -91,7 +82,9 @@ impl PathTemplate {
             ));
         }
         if s.split(['/', '\\']).any(|c| c == "..") {
-            return Err(format!("path `{s}` contains `..`; it must stay inside the repository"));
+            return Err(format!(
+                "path `{s}` contains `..`; it must stay inside the repository"
+            ));
         }
         let without = s.replace("{change}", "");
         if without.contains('{') || without.contains('}') {
@@ -233,7 +226,8 @@ impl Role {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 32
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(Role(s.to_string()))
         } else {

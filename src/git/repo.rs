@@ -47,9 +47,14 @@ impl<T> Context<T> for Result<T, git2::Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Head {
     /// On a branch with at least one commit.
-    Branch { name: String, oid: git2::Oid },
+    Branch {
+        name: String,
+        oid: git2::Oid,
+    },
     /// On a branch that has no commit yet.
-    Unborn { name: String },
+    Unborn {
+        name: String,
+    },
     Detached(git2::Oid),
 }
 
@@ -134,7 +139,10 @@ impl Repo {
             .context(|| "reading HEAD's target".into())?;
         match symbolic {
             Some(target) => {
-                let name = target.strip_prefix("refs/heads/").unwrap_or(target).to_string();
+                let name = target
+                    .strip_prefix("refs/heads/")
+                    .unwrap_or(target)
+                    .to_string();
                 match self.inner.refname_to_id(target) {
                     Ok(oid) => Ok(Head::Branch { name, oid }),
                     Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(Head::Unborn { name }),

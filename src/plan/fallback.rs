@@ -50,7 +50,10 @@ mod tests {
     #[test]
     fn one_task_per_file_in_path_order() {
         let tasks = decompose_by_file(&["b.rs".into(), "a.rs".into(), "b.rs".into()]);
-        let ids: Vec<_> = tasks.iter().map(|t| (t.id.as_str(), t.files[0].as_str())).collect();
+        let ids: Vec<_> = tasks
+            .iter()
+            .map(|t| (t.id.as_str(), t.files[0].as_str()))
+            .collect();
         assert_eq!(ids, [("F001", "a.rs"), ("F002", "b.rs")]);
     }
 }

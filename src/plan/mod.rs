@@ -223,15 +223,23 @@ mod tests {
     fn done_tasks_stay_but_are_not_executed() {
         let mut t = task("T1", "A", false, &[]);
         t.status = Status::Done;
-        let p = build_plan(vec![t, task("T2", "A", false, &[])], Strategy::SpecLike, 1, None)
-            .unwrap();
+        let p = build_plan(
+            vec![t, task("T2", "A", false, &[])],
+            Strategy::SpecLike,
+            1,
+            None,
+        )
+        .unwrap();
         assert_eq!(p.tasks.len(), 2);
         assert_eq!(p.to_execute().count(), 1);
     }
 
     #[test]
     fn cycle_is_an_error_naming_it() {
-        let tasks = vec![task("T1", "A", false, &["T2"]), task("T2", "A", false, &["T1"])];
+        let tasks = vec![
+            task("T1", "A", false, &["T2"]),
+            task("T2", "A", false, &["T1"]),
+        ];
         let err = build_plan(tasks, Strategy::SpecLike, 1, None).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("T1") && msg.contains("T2"), "{msg}");
@@ -252,21 +260,48 @@ mod tests {
             })
             .collect();
         assert!(orders.iter().all(|o| o[0] == "T0" && o[9] == "T9"));
-        assert!(orders.iter().any(|o| o != &orders[0]), "seeds never changed the order");
+        assert!(
+            orders.iter().any(|o| o != &orders[0]),
+            "seeds never changed the order"
+        );
     }
 
     #[test]
     fn hash_depends_on_seed_strategy_and_tasks_only() {
-        let a = build_plan(vec![task("T1", "A", false, &[])], Strategy::SpecLike, 1, None).unwrap();
-        let b = build_plan(vec![task("T1", "A", false, &[])], Strategy::SpecLike, 1, None).unwrap();
+        let a = build_plan(
+            vec![task("T1", "A", false, &[])],
+            Strategy::SpecLike,
+            1,
+            None,
+        )
+        .unwrap();
+        let b = build_plan(
+            vec![task("T1", "A", false, &[])],
+            Strategy::SpecLike,
+            1,
+            None,
+        )
+        .unwrap();
         assert_eq!(a.plan_hash, b.plan_hash);
         let mut moved = task("T1", "A", false, &[]);
         moved.line_start = 99;
         let c = build_plan(vec![moved], Strategy::SpecLike, 1, None).unwrap();
         assert_eq!(a.plan_hash, c.plan_hash, "line numbers are not plan inputs");
-        let d = build_plan(vec![task("T1", "A", false, &[])], Strategy::SpecLike, 2, None).unwrap();
+        let d = build_plan(
+            vec![task("T1", "A", false, &[])],
+            Strategy::SpecLike,
+            2,
+            None,
+        )
+        .unwrap();
         assert_ne!(a.plan_hash, d.plan_hash);
-        let e = build_plan(vec![task("T1", "A", false, &[])], Strategy::Document, 1, None).unwrap();
+        let e = build_plan(
+            vec![task("T1", "A", false, &[])],
+            Strategy::Document,
+            1,
+            None,
+        )
+        .unwrap();
         assert_ne!(a.plan_hash, e.plan_hash);
     }
 

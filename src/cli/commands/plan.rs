@@ -8,7 +8,7 @@ use crate::cli::output::{BOLD, DIM, Err, GOOD, Out, paint};
 use crate::config::PlannerConfigFile;
 use crate::ids::Seed;
 use crate::plan::{PlannedTask, Strategy};
-use crate::planning::{PlanningError, Planned, plan_change};
+use crate::planning::{Planned, PlanningError, plan_change};
 use crate::tasks::Status;
 
 /// Print the ordered micro-task plan of a change and its plan hash.
@@ -82,7 +82,9 @@ pub fn planning_error(e: PlanningError) -> CliError {
         PlanningError::Tasks { file, diagnostics } => {
             CliError::usage(format!("{file} cannot be planned"))
                 .with_diagnostics(diagnostics)
-                .hint(format!("fix the lines named above in {file}, then run the command again"))
+                .hint(format!(
+                    "fix the lines named above in {file}, then run the command again"
+                ))
         }
         PlanningError::Io { file, source } => {
             CliError::usage(format!("cannot read {file}")).cause(source.to_string())
@@ -107,7 +109,10 @@ fn print_human(out: &mut Out, p: &Planned) -> std::io::Result<()> {
         plan.seed,
     ))?;
     if let Some(f) = &plan.fallback {
-        out.line(&format!("fallback: {} (by file, from {})", f.reason, f.source))?;
+        out.line(&format!(
+            "fallback: {} (by file, from {})",
+            f.reason, f.source
+        ))?;
     }
     let id_width = plan
         .tasks

@@ -1,0 +1,147 @@
+//! Test harness: temporary repositories driven by the real `git` and the built binary, in a
+//! cleared and pinned environment so output is byte-stable (after git-branchless's testing.rs).
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-microloop");
+
+/// The corpus of real tasks.md files beside the repository, if present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/speckit-tasks");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping corpus-based checks: ../shared/corpus/speckit-tasks not found");
+        None
+    }
+}
+
+/// Our own fixture files.
+pub fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tasks")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+pub struct TestRepo {
+    pub dir: TempDir,
+    home: TempDir,
+}
+
+impl TestRepo {
+    /// A fresh repository on branch `main` with one commit.
+    pub fn new() -> Self {
+        let repo = Self::empty();
+        repo.write("README.md", "sample\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", "initial"]);
+        repo
+    }
+
+    /// `git init` only: unborn `main`.
+    pub fn empty() -> Self {
+        let repo = TestRepo {
+            dir: tempfile::tempdir().expect("temp dir"),
+            home: tempfile::tempdir().expect("temp home"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).expect("read")
+    }
+
+    /// The pinned environment every process in a test gets.
+    pub fn pin(&self, cmd: &mut Command) {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-11-24T10:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-24T10:00:00Z")
+            .env("GIT_EDITOR", ":")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .current_dir(self.path());
+    }
+
+    /// Run git; panics (with its stderr) unless it succeeds.
+    pub fn git(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        self.pin(&mut cmd);
+        let out = cmd.args(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A `git-microloop` command, pinned, not yet run.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        self.pin(&mut cmd);
+        cmd.args(args);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().expect("run git-microloop"))
+    }
+}
+
+/// A finished process with helpers for asserting on it.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+    }
+
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
