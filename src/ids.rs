@@ -71,6 +71,15 @@ fn check_path_safe(raw: &str) -> Result<(), ChangeIdError> {
     }
 }
 
+/// Read back from our own files: re-checked for safety (the pattern is not known here).
+impl<'de> Deserialize<'de> for ChangeId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        check_path_safe(&s).map_err(serde::de::Error::custom)?;
+        Ok(ChangeId(s))
+    }
+}
+
 impl fmt::Display for ChangeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -124,6 +133,37 @@ impl<'de> Deserialize<'de> for ChangePattern {
         let s = String::deserialize(d)?;
         ChangePattern::new(&s)
             .map_err(|e| serde::de::Error::custom(format!("invalid change-id pattern: {e}")))
+    }
+}
+
+/// A run id: `run-<UTC time>-<random hex>`, unique without coordination, safe in ref names and
+/// paths.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(String);
+
+impl RunId {
+    /// A new id from a UTC timestamp (`20261124T101500Z`) and 16 random bits.
+    pub fn new(utc_compact: &str, random: u16) -> Self {
+        RunId(format!("run-{utc_compact}-{random:04x}"))
+    }
+
+    /// Validate an id read from disk, a ref name or the command line.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = s.starts_with("run-")
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        ok.then(|| RunId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

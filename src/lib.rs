@@ -6,11 +6,14 @@
 
 pub mod change;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod git;
 pub mod ids;
 pub mod plan;
 pub mod planning;
+pub mod run;
+pub mod store;
 #[path = "tasks_stub.rs"]
 pub mod tasks;

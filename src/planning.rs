@@ -4,7 +4,7 @@
 use std::io;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::{
@@ -39,7 +39,7 @@ pub enum PlanningError {
 }
 
 /// A plan with what it was made from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Planned {
     pub change: ChangeId,
     /// tasks.md, relative to the worktree root.
@@ -52,12 +52,22 @@ pub struct Planned {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Plan `change` from the worktree of `repo`, `cli` holding `--seed`/`--strategy`.
+/// Where tasks.md is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TasksSource {
+    /// The worktree as it is now (`plan`): uncommitted edits count.
+    Worktree,
+    /// A commit's tree (a run's base commit): what the run will actually execute.
+    Commit(git2::Oid),
+}
+
+/// Plan `change` from `source`, `cli` holding `--seed`/`--strategy`.
 pub fn plan_change(
     repo: &Repo,
     config: &Config,
     change: &ChangeId,
     cli: PlannerConfigFile,
+    source: TasksSource,
 ) -> Result<Planned, PlanningError> {
     let layers = PlannerLayers {
         cli,
@@ -73,7 +83,11 @@ pub fn plan_change(
     };
     let ((seed, seed_source), (strategy, strategy_source)) = layers.resolve();
     let tasks_file = config.paths.tasks.for_change(change);
-    let (mut list, missing) = match read_tasks(repo.workdir(), &tasks_file)? {
+    let bytes = match source {
+        TasksSource::Worktree => read_file(repo.workdir(), &tasks_file)?,
+        TasksSource::Commit(oid) => repo.blob_at(oid, &tasks_file)?,
+    };
+    let (mut list, missing) = match bytes.map(|b| parse_tasks(b, &tasks_file)).transpose()? {
         Some(list) => (list, false),
         None => (tasks::TaskList::default(), true),
     };
@@ -90,7 +104,7 @@ pub fn plan_change(
         } else {
             format!("{tasks_file} has no tasks")
         };
-        let (paths, source) = changed_files(repo, config, change)?;
+        let (paths, source) = changed_files(repo, config, change, source)?;
         list.diagnostics.push(Diagnostic::warning(
             &tasks_file,
             0,
@@ -114,21 +128,22 @@ pub fn plan_change(
     })
 }
 
-/// Parse tasks.md; `None` when it does not exist. Non-UTF-8 content is an error at the line of
-/// the first bad byte.
-fn read_tasks(root: &Path, rel: &str) -> Result<Option<tasks::TaskList>, PlanningError> {
-    let bytes = match std::fs::read(root.join(rel)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(PlanningError::Io {
-                file: rel.to_string(),
-                source,
-            });
-        }
-    };
+/// A file's bytes; `None` when it does not exist.
+fn read_file(root: &Path, rel: &str) -> Result<Option<Vec<u8>>, PlanningError> {
+    match std::fs::read(root.join(rel)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PlanningError::Io {
+            file: rel.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Parse tasks.md. Non-UTF-8 content is an error at the line of the first bad byte.
+fn parse_tasks(bytes: Vec<u8>, rel: &str) -> Result<tasks::TaskList, PlanningError> {
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(tasks::parse(&text, rel))),
+        Ok(text) => Ok(tasks::parse(&text, rel)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let line = line_of_offset(&String::from_utf8_lossy(&e.as_bytes()[..at]), at);
@@ -143,12 +158,14 @@ fn read_tasks(root: &Path, rel: &str) -> Result<Option<tasks::TaskList>, Plannin
     }
 }
 
-/// What the change touched: uncommitted changes if there are any, else the commits on the
-/// branch since it left its base. Our own local data (artifacts, audit logs) never counts.
+/// What the change touched: uncommitted changes if there are any (when planning the worktree),
+/// else the commits on the branch since it left its base. Our own local data (artifacts, audit
+/// logs) never counts.
 fn changed_files(
     repo: &Repo,
     config: &Config,
     change: &ChangeId,
+    source: TasksSource,
 ) -> Result<(Vec<String>, String), PlanningError> {
     let ours = [
         config.paths.artifacts.for_change(change),
@@ -166,12 +183,18 @@ fn changed_files(
             .filter(|p| !is_ours(p))
             .collect()
     };
-    let uncommitted = to_strings(GitCli::new(repo.workdir()).changed_paths()?);
-    if !uncommitted.is_empty() {
-        return Ok((uncommitted, "uncommitted changes".into()));
+    if source == TasksSource::Worktree {
+        let uncommitted = to_strings(GitCli::new(repo.workdir()).changed_paths()?);
+        if !uncommitted.is_empty() {
+            return Ok((uncommitted, "uncommitted changes".into()));
+        }
     }
     let Head::Branch { name, oid } = repo.head()? else {
         return Ok((vec![], "an empty history".into()));
+    };
+    let oid = match source {
+        TasksSource::Commit(c) => c,
+        TasksSource::Worktree => oid,
     };
     let configured = config.change.base.as_deref();
     let candidates: Vec<&str> = match configured {

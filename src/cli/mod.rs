@@ -5,10 +5,14 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod output;
+pub mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::plan::{PlanArgs, cmd_plan};
+use commands::run::{RunArgs, cmd_run};
+use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
+use commands::status::{StatusArgs, cmd_status};
 pub use error::{CliError, Exit};
 
 /// git-microloop: every micro-task of a Spec-Kit tasks.md becomes its own reviewed,
@@ -49,6 +53,15 @@ pub enum ColorWhen {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Plan(PlanArgs),
+    Run(RunArgs),
+    /// Resume the run: after a failure (retry the task), an interruption, or a manual stop
+    /// (run QA and commit your work).
+    Continue(SequenceArgs),
+    /// Record the current task as skipped and go on.
+    Skip(SequenceArgs),
+    /// End the run: its branch and evidence are kept (retained); you are back where you were.
+    Abort(SequenceArgs),
+    Status(StatusArgs),
 }
 
 /// Run the parsed command line.
@@ -56,5 +69,10 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let err = output::Err::new(cli.quiet);
     match &cli.command {
         Command::Plan(args) => cmd_plan(args, &err),
+        Command::Run(args) => cmd_run(args, &err),
+        Command::Continue(args) => cmd_continue(args, &err),
+        Command::Skip(args) => cmd_skip(args, &err),
+        Command::Abort(args) => cmd_abort(args, &err),
+        Command::Status(args) => cmd_status(args, &err),
     }
 }

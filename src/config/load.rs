@@ -143,7 +143,7 @@ pub struct PlannerLayers {
 }
 
 /// Where a resolved value came from, for `plan` output and `-v`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Cli,

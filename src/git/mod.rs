@@ -8,6 +8,8 @@
 
 mod cli;
 mod repo;
+mod worktree;
 
 pub use cli::{GitCli, REPO_ENV_VARS};
-pub use repo::{GitError, Head, Repo};
+pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit};
+pub use worktree::WorktreeEntry;

@@ -206,6 +206,172 @@ impl Repo {
     }
 }
 
+/// One file a commit changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileChange {
+    /// The path (lossy UTF-8 for display; see `path_bytes` for the exact bytes).
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
+    pub status: &'static str,
+    pub added: usize,
+    pub removed: usize,
+    pub binary: bool,
+}
+
+/// What changed between two commits: per-file stats and the unified diff.
+#[derive(Debug, Clone, Default)]
+pub struct CommitDiff {
+    pub files: Vec<FileChange>,
+    pub patch: Vec<u8>,
+}
+
+/// A commit of a run branch with its trailers.
+#[derive(Debug, Clone)]
+pub struct TrailerCommit {
+    pub oid: git2::Oid,
+    pub summary: String,
+    pub trailers: Vec<(String, String)>,
+}
+
+impl TrailerCommit {
+    pub fn trailer(&self, key: &str) -> Option<&str> {
+        self.trailers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Repo {
+    /// The bytes of `path` in `commit`'s tree; `None` when the path is not there.
+    pub fn blob_at(&self, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .context(|| format!("reading the tree of {commit}"))?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(GitError::Git2 {
+                    context: format!("looking up {path} in {commit}"),
+                    source,
+                });
+            }
+        };
+        let blob = self
+            .inner
+            .find_blob(entry.id())
+            .context(|| format!("reading {path} at {commit}"))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// The commit a ref points at, if it exists.
+    pub fn ref_oid(&self, refname: &str) -> Option<git2::Oid> {
+        self.inner.refname_to_id(refname).ok()
+    }
+
+    /// Commits reachable from `tip` but not from `base`, oldest first, with their trailers.
+    pub fn commits_between(
+        &self,
+        base: git2::Oid,
+        tip: git2::Oid,
+    ) -> Result<Vec<TrailerCommit>, GitError> {
+        let mut walk = self
+            .inner
+            .revwalk()
+            .context(|| "starting a revwalk".into())?;
+        walk.push(tip).context(|| format!("walking from {tip}"))?;
+        walk.hide(base).context(|| format!("hiding {base}"))?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .context(|| "sorting the revwalk".into())?;
+        let mut out = Vec::new();
+        for oid in walk {
+            let oid = oid.context(|| "walking commits".into())?;
+            let commit = self
+                .inner
+                .find_commit(oid)
+                .context(|| format!("reading commit {oid}"))?;
+            let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+            let trailers = git2::message_trailers_strs(&message)
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(TrailerCommit {
+                oid,
+                summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
+                    .into_owned(),
+                trailers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Files changed from `old` to `new` with line counts, and the unified diff.
+    pub fn diff_commits(&self, old: git2::Oid, new: git2::Oid) -> Result<CommitDiff, GitError> {
+        let tree = |oid: git2::Oid| {
+            self.inner
+                .find_commit(oid)
+                .and_then(|c| c.tree())
+                .context(|| format!("reading the tree of {oid}"))
+        };
+        let (a, b) = (tree(old)?, tree(new)?);
+        let diff = self
+            .inner
+            .diff_tree_to_tree(Some(&a), Some(&b), None)
+            .context(|| format!("diffing {old}..{new}"))?;
+        let mut out = CommitDiff::default();
+        for i in 0..diff.deltas().len() {
+            let Some(delta) = diff.get_delta(i) else {
+                continue;
+            };
+            let file = if delta.status() == git2::Delta::Deleted {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
+            let bytes = file.path_bytes().unwrap_or_default().to_vec();
+            let mut change = FileChange {
+                path: String::from_utf8_lossy(&bytes).into_owned(),
+                path_bytes: std::str::from_utf8(&bytes).is_err().then(|| bytes.clone()),
+                status: delta_status(delta.status()),
+                added: 0,
+                removed: 0,
+                binary: delta.flags().is_binary(),
+            };
+            if let Ok(Some(mut patch)) = git2::Patch::from_diff(&diff, i) {
+                if let Ok((_, added, removed)) = patch.line_stats() {
+                    change.added = added;
+                    change.removed = removed;
+                }
+                if let Ok(buf) = patch.to_buf() {
+                    out.patch.extend_from_slice(&buf);
+                }
+                change.binary |= patch.delta().flags().is_binary();
+            }
+            out.files.push(change);
+        }
+        Ok(out)
+    }
+}
+
+fn delta_status(d: git2::Delta) -> &'static str {
+    match d {
+        git2::Delta::Added | git2::Delta::Untracked => "added",
+        git2::Delta::Deleted => "deleted",
+        git2::Delta::Renamed => "renamed",
+        git2::Delta::Copied => "copied",
+        git2::Delta::Typechange => "typechange",
+        _ => "modified",
+    }
+}
+
 fn strip_trailing_sep(p: &Path) -> PathBuf {
     p.components().collect()
 }

@@ -1,12 +1,12 @@
 //! The planner's fallback (seed FR-29 §3): when tasks.md is missing or yields no tasks, one
 //! micro-task per file the change touches, in path order, so the plan is still deterministic.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::tasks::{Status, Task};
 
 /// Why and from what the plan was decomposed by file. Part of the plan hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fallback {
     /// e.g. `changes/CH-001/tasks.md not found`, `… has no tasks`.
     pub reason: String,

@@ -12,7 +12,7 @@ mod strategy;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use fallback::{Fallback, decompose_by_file};
@@ -27,7 +27,7 @@ use crate::tasks::{Status, Task};
 pub const PLANNER_VERSION: u32 = 1;
 
 /// An ordered plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub planner_version: u32,
     pub strategy: Strategy,
@@ -39,7 +39,7 @@ pub struct Plan {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedTask {
     /// 1-based position in the plan.
     pub position: u32,

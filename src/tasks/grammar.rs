@@ -4,7 +4,8 @@
 //! - `- [ ] T001 …`, `* [x] …`, `+ [X] …`: list item with checkbox, then the id.
 //! - `[X] T001 - Desc  [P]`: checkbox without list bullet, ` - ` separator, `[P]` at the end.
 //! - ` T001 - [ ] (setup) Title`, `T002 - [P] (setup) …`: id before the checkbox; `[P]` in the
-//!   checkbox slot means "parallel, still open".
+//!   checkbox slot means "parallel, still open". The separator (`-`, `–`, `—`, `:`) between id
+//!   and checkbox is required: `T005 [P] Write …` is the no-checkbox form with a `[P]` marker.
 //! - `T001 ✅ Install …  — completed`, `**T1.18** ✅ **Title** - COMPLETE`: no checkbox, no
 //!   bullet (only used when a file has no checkbox tasks at all, see `mod.rs`).
 //!
@@ -22,26 +23,18 @@ use crate::tasks::Status;
 /// `T003a`); `T` + up to three capitals + digits (`TCS5c`); or one capital + at least three digits
 /// (`A001`, `Q006`). Deliberately not ids: `US1`, `P1` (too short, wrong prefix), `FR-29`,
 /// `CH-002` (hyphenated requirement/change ids), `TXXX` (placeholder).
-pub(crate) const ID_PATTERN: &str = r"(?:T\d+(?:\.\d+)*[a-z]?|T[A-Z]{1,3}\d+[a-z]?|[A-Z]\d{3,}[a-z]?)";
+pub(crate) const ID_PATTERN: &str =
+    r"(?:T\d+(?:\.\d+)*[a-z]?|T[A-Z]{1,3}\d+[a-z]?|[A-Z]\d{3,}[a-z]?)";
 
 static ID_AT_START: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!("^{ID_PATTERN}")).expect("static regex is valid"));
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:\*\*)?(T(?:X{2,}|#{2,}|N{2,}|\?{2,}))(?:\*\*)?(?:\s|$)").expect("static regex is valid")
+    Regex::new(r"^(?:\*\*)?(T(?:X{2,}|#{2,}|N{2,}|\?{2,}))(?:\*\*)?(?:\s|$)")
+        .expect("static regex is valid")
 });
-static BULLET_CHECKBOX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]*[-*+][ \t]+\[(.)\](?:[ \t]+(.*))?$").expect("static regex is valid")
+static LIST_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)").expect("static regex is valid")
 });
-static BARE_CHECKBOX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[ \t]*\[(.)\](?:[ \t]+(.*))?$").expect("static regex is valid"));
-static ID_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"^[ \t]*(?:\*\*)?({ID_PATTERN})(?:\*\*)?[ \t]*(?:[-–—:][ \t]*)?\[(.)\](?:[ \t]+(.*))?$"
-    ))
-    .expect("static regex is valid")
-});
-static LIST_ITEM: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)").expect("static regex is valid"));
 static STORY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[(US[0-9A-Za-z_.\-]*)\]").expect("static regex is valid"));
 /// The trailing dependency group: only the last parenthesised group of a line counts, so
@@ -61,7 +54,8 @@ static NOT_STARTED_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\s*[-–—]\s*(?:NOT STARTED|IN PROGRESS|FUTURE)\s*$").expect("static regex is valid")
 });
 static THEMATIC_BREAK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$").expect("static regex is valid")
+    Regex::new(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+        .expect("static regex is valid")
 });
 
 /// How the task line was written.
@@ -116,22 +110,21 @@ fn mark_status(mark: char) -> Option<(Status, bool, bool)> {
 
 /// Parses a line that may carry a checkbox. `None`: no checkbox on this line.
 pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
-    if let Some(c) = ID_FIRST.captures(line) {
-        let id = c.get(1)?.as_str();
-        let mark = c.get(2)?.as_str().chars().next()?;
-        let body = c.get(3).map_or("", |m| m.as_str());
+    // Hand-written rather than capturing regexes: this runs on every line of the file.
+    let t = line.trim_start_matches([' ', '\t']);
+    if let Some((id, rest)) = id_then_checkbox(t) {
+        let (mark, body) = checkbox_at(rest)?;
         let (status, parallel, odd) = mark_status(mark)?;
         let mut task = task_from_body(id, body, Form::Paragraph);
         finish_checkbox(&mut task, status, parallel, odd.then_some(mark));
         return Some(Checkbox::Task(task));
     }
-    let (caps, form) = match BULLET_CHECKBOX.captures(line) {
-        Some(c) => (c, Form::Bullet),
-        None => (BARE_CHECKBOX.captures(line)?, Form::Paragraph),
+    let (form, rest) = match t.strip_prefix(['-', '*', '+']) {
+        Some(r) if r.starts_with([' ', '\t']) => (Form::Bullet, r.trim_start_matches([' ', '\t'])),
+        _ => (Form::Paragraph, t),
     };
-    let mark = caps.get(1)?.as_str().chars().next()?;
+    let (mark, body) = checkbox_at(rest)?;
     let (status, parallel, odd) = mark_status(mark)?;
-    let body = caps.get(2).map_or("", |m| m.as_str());
     if let Some(p) = PLACEHOLDER.captures(body) {
         return Some(Checkbox::Placeholder(p.get(1).map_or("", |m| m.as_str()).to_string()));
     }
@@ -143,6 +136,34 @@ pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
     let mut task = task_from_body(id, body, form);
     finish_checkbox(&mut task, status, parallel, odd.then_some(mark));
     Some(Checkbox::Task(task))
+}
+
+/// `[c]` at the start of `s`, followed by whitespace or the end: `(c, text after it)`.
+fn checkbox_at(s: &str) -> Option<(char, &str)> {
+    let mut chars = s.strip_prefix('[')?.chars();
+    let mark = chars.next()?;
+    let rest = chars.as_str().strip_prefix(']')?;
+    if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
+        return None;
+    }
+    Some((mark, rest.trim_start_matches([' ', '\t'])))
+}
+
+/// `T001 - [ ] …` / `**T001** – [P] …`: the id and the text from the checkbox on. The separator
+/// between id and checkbox is required (see the module doc).
+fn id_then_checkbox(t: &str) -> Option<(&str, &str)> {
+    if !t.starts_with(|c: char| c.is_ascii_uppercase() || c == '*' || c == '_') {
+        return None;
+    }
+    let len = id_after_bold(t)?;
+    let bold = usize::from(t.starts_with("**") || t.starts_with("__")) * 2;
+    let id = &t[bold..bold + len];
+    let mut rest = &t[bold + len..];
+    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest.trim_start_matches([' ', '\t']);
+    rest = rest.strip_prefix(['-', '–', '—', ':'])?;
+    rest = rest.trim_start_matches([' ', '\t']);
+    rest.starts_with('[').then_some((id, rest))
 }
 
 fn finish_checkbox(task: &mut TaskLine, status: Status, parallel: bool, odd: Option<char>) {
@@ -169,7 +190,10 @@ pub(crate) fn parse_paragraph_line(line: &str) -> Option<TaskLine> {
 /// Length of the id at the start of `s` (after an optional `**`/`__`), checking that the id
 /// ends at a word boundary (`T001a` is an id, `T001abc` is not; `T001创建` is, for CJK text).
 fn id_after_bold(s: &str) -> Option<usize> {
-    let s = s.strip_prefix("**").or_else(|| s.strip_prefix("__")).unwrap_or(s);
+    let s = s
+        .strip_prefix("**")
+        .or_else(|| s.strip_prefix("__"))
+        .unwrap_or(s);
     let m = ID_AT_START.find(s)?;
     let next = s[m.end()..].chars().next();
     match next {
@@ -179,6 +203,7 @@ fn id_after_bold(s: &str) -> Option<usize> {
 }
 
 /// Whether `s` is exactly one id.
+#[cfg(test)]
 pub(crate) fn is_id(s: &str) -> bool {
     id_after_bold(s).is_some_and(|n| n == s.len()) && !s.starts_with('*') && !s.starts_with('_')
 }
@@ -187,7 +212,10 @@ pub(crate) fn is_id(s: &str) -> bool {
 /// trailing words; the checkbox forms overwrite it.
 fn task_from_body(id: &str, body: &str, form: Form) -> TaskLine {
     let mut rest = body.trim_start();
-    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest
+        .strip_prefix("**")
+        .or_else(|| rest.strip_prefix("__"))
+        .unwrap_or(rest);
     // `id` was matched inside `body` (possibly after the id-first checkbox); skip past it.
     if let Some(r) = rest.strip_prefix(id) {
         rest = r;
@@ -225,17 +253,17 @@ fn task_from_body(id: &str, body: &str, form: Form) -> TaskLine {
         parallel = true;
         title_src = t;
     }
-    let done_word = DONE_SUFFIX.is_match(title_src);
+    // A trailing ✅ is status, not words.
+    let title_src = title_src.trim_end().trim_end_matches('✅');
+    let (title_src, done_word) = strip_status_suffix(title_src);
     let status = if open_mark {
         Status::Open
-    } else if done_mark || done_word || outside_code(body).contains('✅') {
+    } else if done_mark || done_word || (body.contains('✅') && outside_code(body).contains('✅')) {
         Status::Done
     } else {
         Status::Open
     };
-    let stripped = DONE_SUFFIX.replace(title_src, "");
-    let stripped = NOT_STARTED_SUFFIX.replace(&stripped, "");
-    let mut title = clean_title(&stripped);
+    let mut title = clean_title(title_src);
     if title.is_empty() {
         title = id.to_string();
     }
@@ -250,6 +278,25 @@ fn task_from_body(id: &str, body: &str, form: Form) -> TaskLine {
         odd_mark: None,
         checkbox: false,
     }
+}
+
+/// Strips a trailing status word: `- COMPLETE`, `— completed`, `- DONE` (returns `true`) or
+/// `- NOT STARTED`, `- IN PROGRESS`, `- FUTURE` (returns `false`). The regexes only run when the
+/// tail of the line can hold such a word, which keeps long lines cheap.
+fn strip_status_suffix(s: &str) -> (&str, bool) {
+    let tail_start = s.char_indices().rev().nth(24).map_or(0, |(i, _)| i);
+    let tail = s[tail_start..].to_ascii_lowercase();
+    if (tail.contains("complete") || tail.contains("done"))
+        && let Some(m) = DONE_SUFFIX.find(s)
+    {
+        return (&s[..m.start()], true);
+    }
+    if (tail.contains("started") || tail.contains("progress") || tail.contains("future"))
+        && let Some(m) = NOT_STARTED_SUFFIX.find(s)
+    {
+        return (&s[..m.start()], false);
+    }
+    (s, false)
 }
 
 /// Strips one leading separator (`-`, `–`, `—`, `:`) followed by whitespace or the end.
@@ -267,6 +314,11 @@ fn strip_separator(t: &str) -> Option<&str> {
 /// content. `after`/`requires` groups only count when they name an id, so `(after deploy)`
 /// stays part of the title.
 pub(crate) fn split_dep_group(s: &str) -> (&str, Option<String>) {
+    // Only lines ending in `)` (possibly wrapped in `_`/`*`, followed by `.`/✅) can carry one.
+    let end = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '_' | '*' | '\\' | '.' | '✅'));
+    if !end.ends_with(')') {
+        return (s, None);
+    }
     let Some(c) = DEP_GROUP.captures(s) else {
         return (s, None);
     };
@@ -278,7 +330,10 @@ pub(crate) fn split_dep_group(s: &str) -> (&str, Option<String>) {
     if !strong && !crate::tasks::deps::mentions_id(content.as_str()) {
         return (s, None);
     }
-    (&s[..whole.start()], Some(content.as_str().trim().to_string()))
+    (
+        &s[..whole.start()],
+        Some(content.as_str().trim().to_string()),
+    )
 }
 
 /// Whether a line is a list item (`-`, `*`, `+`, `1.`, `1)`).
@@ -437,10 +492,14 @@ mod tests {
 
     #[test]
     fn ids() {
-        for id in ["T001", "T003a", "T011h", "T1.18", "A001", "Q006", "TCS5c", "T1"] {
+        for id in [
+            "T001", "T003a", "T011h", "T1.18", "A001", "Q006", "TCS5c", "T1",
+        ] {
             assert!(is_id(id), "{id}");
         }
-        for not in ["US1", "P1", "FR-29", "CH-002", "TXXX", "T001abc", "A01", "t001", "**T001"] {
+        for not in [
+            "US1", "P1", "FR-29", "CH-002", "TXXX", "T001abc", "A01", "t001", "**T001",
+        ] {
             assert!(!is_id(not), "{not}");
         }
     }
@@ -465,14 +524,17 @@ mod tests {
         assert_eq!(odd.status, Status::Open);
         assert_eq!(odd.odd_mark, Some('#'));
         // The checkbox decides; a ✓ label is not a done marker.
-        assert_eq!(task("- [ ] **T010 ✓ VERIFY** Milestone").status, Status::Open);
+        assert_eq!(
+            task("- [ ] **T010 ✓ VERIFY** Milestone").status,
+            Status::Open
+        );
     }
 
     #[test]
     fn bold_ids() {
         let t = task("- [x] **T001** Implement Adl in `src/a-d/Adl/Adl.BufferList.cs` ✅");
         assert_eq!(t.id, "T001");
-        assert_eq!(t.title, "Implement Adl in `src/a-d/Adl/Adl.BufferList.cs` ✅");
+        assert_eq!(t.title, "Implement Adl in `src/a-d/Adl/Adl.BufferList.cs`");
         let t = task("- [ ] **T001 [P]** Define ShellType enum");
         assert!(t.parallel);
         assert_eq!(t.title, "Define ShellType enum");
@@ -488,7 +550,10 @@ mod tests {
         assert_eq!(t.id, "T003");
         assert!(t.parallel);
         assert_eq!(t.status, Status::Done);
-        assert_eq!(t.title, "Add Directory structure for tests: `tests/contract`.");
+        assert_eq!(
+            t.title,
+            "Add Directory structure for tests: `tests/contract`."
+        );
         assert_eq!(t.form, Form::Paragraph);
     }
 
@@ -503,22 +568,33 @@ mod tests {
         assert!(t.parallel);
         assert_eq!(t.status, Status::Open);
         assert_eq!(task("T012 - [x] (core) Implement").status, Status::Done);
+        assert_eq!(parse_checkbox_line("T005 [P] Write contract test"), None);
     }
 
     #[test]
     fn no_checkbox_forms() {
-        let t = parse_paragraph_line("T001 ✅ Install dependencies (pnpm, Expo) — completed").expect("task");
+        let t = parse_paragraph_line("T001 ✅ Install dependencies (pnpm, Expo) — completed")
+            .expect("task");
         assert_eq!(t.status, Status::Done);
         assert_eq!(t.title, "Install dependencies (pnpm, Expo)");
-        let t = parse_paragraph_line("T013 [P] Implement Goal model (`src/models/Goal.ts`) — completed").expect("task");
+        let t = parse_paragraph_line(
+            "T013 [P] Implement Goal model (`src/models/Goal.ts`) — completed",
+        )
+        .expect("task");
         assert_eq!(t.status, Status::Done);
         assert!(t.parallel);
         let t = parse_paragraph_line("T005 [P] Write contract test").expect("task");
         assert_eq!(t.status, Status::Open);
         let t = parse_paragraph_line("**T1.18** ✅ **CCI Streaming** - COMPLETE").expect("task");
-        assert_eq!((t.id.as_str(), t.status, t.title.as_str()), ("T1.18", Status::Done, "CCI Streaming"));
+        assert_eq!(
+            (t.id.as_str(), t.status, t.title.as_str()),
+            ("T1.18", Status::Done, "CCI Streaming")
+        );
         let t = parse_paragraph_line("**T1.19** ❌ **CMO Streaming** - NOT STARTED").expect("task");
-        assert_eq!((t.status, t.title.as_str()), (Status::Open, "CMO Streaming"));
+        assert_eq!(
+            (t.status, t.title.as_str()),
+            (Status::Open, "CMO Streaming")
+        );
         let t = parse_paragraph_line("TCS5 (Sessions) ✅ Refactor session storage.").expect("task");
         assert_eq!((t.id.as_str(), t.status), ("TCS5", Status::Done));
         assert!(parse_paragraph_line("- T008 blocks T009").is_none());
@@ -528,20 +604,30 @@ mod tests {
 
     #[test]
     fn not_tasks() {
-        assert_eq!(parse_checkbox_line("- [ ] All contracts have tests"), Some(Checkbox::Plain));
-        assert_eq!(parse_checkbox_line("- [x] 1. Create solution"), Some(Checkbox::Plain));
+        assert_eq!(
+            parse_checkbox_line("- [ ] All contracts have tests"),
+            Some(Checkbox::Plain)
+        );
+        assert_eq!(
+            parse_checkbox_line("- [x] 1. Create solution"),
+            Some(Checkbox::Plain)
+        );
         assert_eq!(
             parse_checkbox_line("- [ ] TXXX [P] Documentation updates"),
             Some(Checkbox::Placeholder("TXXX".into()))
         );
-        assert_eq!(parse_checkbox_line("- [P] tasks = different files"), Some(Checkbox::Plain));
+        assert_eq!(
+            parse_checkbox_line("- [P] tasks = different files"),
+            Some(Checkbox::Plain)
+        );
         assert_eq!(parse_checkbox_line("- [link](x) T001"), None);
         assert_eq!(parse_checkbox_line("plain text"), None);
     }
 
     #[test]
     fn dependency_groups() {
-        let t = task("- [X] T011 [US1] Implement `pipe(a, (b) => c)` in x.ts (depends on T009, T010)");
+        let t =
+            task("- [X] T011 [US1] Implement `pipe(a, (b) => c)` in x.ts (depends on T009, T010)");
         assert_eq!(t.deps.as_deref(), Some("T009, T010"));
         assert_eq!(t.title, "Implement `pipe(a, (b) => c)` in x.ts");
         let t = task("- [x] T002 Init prisma. _(Depends on: T001)_");
@@ -559,9 +645,15 @@ mod tests {
     #[test]
     fn titles_keep_code_and_cjk() {
         let t = task("- [x] T003 [P] 配置 TypeScript (tsconfig.json, tsconfig.node.json)");
-        assert_eq!(t.title, "配置 TypeScript (tsconfig.json, tsconfig.node.json)");
+        assert_eq!(
+            t.title,
+            "配置 TypeScript (tsconfig.json, tsconfig.node.json)"
+        );
         let t = task("- [ ] T005 ~~Old~~ **NOT IMPLEMENTED** — `a**b` snake_case src/**/*.rs \\_x");
-        assert_eq!(t.title, "Old NOT IMPLEMENTED — `a**b` snake_case src/**/*.rs _x");
+        assert_eq!(
+            t.title,
+            "Old NOT IMPLEMENTED — `a**b` snake_case src/**/*.rs _x"
+        );
         assert_eq!(task("- [ ] T009 **").title, "T009");
         assert_eq!(task("- [ ] T009").title, "T009");
     }

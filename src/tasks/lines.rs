@@ -77,9 +77,8 @@ pub(crate) struct Scan<'a> {
 static HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$").expect("static regex is valid")
 });
-static FENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]*(`{3,}|~{3,})(.*)$").expect("static regex is valid")
-});
+static FENCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*(`{3,}|~{3,})(.*)$").expect("static regex is valid"));
 static CLOSING_HASHES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[ \t]+#+$").expect("static regex is valid"));
 /// Sections whose lines are never tasks: dependency prose, parallel examples, notes,
@@ -131,7 +130,11 @@ pub(crate) fn scan<'a>(text: &'a str, file: &str, diags: &mut Vec<Diagnostic>) -
             continue;
         }
         let kind = if visible.trim().is_empty() {
-            if had_comment { Kind::Comment } else { Kind::Blank }
+            if had_comment {
+                Kind::Comment
+            } else {
+                Kind::Blank
+            }
         } else if let Some((level, title)) = heading(&visible) {
             while open.last().is_some_and(|&(l, _)| l >= level) {
                 open.pop();
@@ -161,7 +164,13 @@ pub(crate) fn scan<'a>(text: &'a str, file: &str, diags: &mut Vec<Diagnostic>) -
 }
 
 fn line(no: u32, text: Cow<'_, str>, kind: Kind, indent: usize, section: usize) -> Line<'_> {
-    Line { no, text, kind, indent, section }
+    Line {
+        no,
+        text,
+        kind,
+        indent,
+        section,
+    }
 }
 
 /// Leading whitespace in columns; tabs advance to the next multiple of 4.
@@ -263,7 +272,11 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<Kind> {
         let mut d = Vec::new();
-        scan(text, "f", &mut d).lines.iter().map(|l| l.kind).collect()
+        scan(text, "f", &mut d)
+            .lines
+            .iter()
+            .map(|l| l.kind)
+            .collect()
     }
 
     #[test]
@@ -278,7 +291,8 @@ mod tests {
 
     #[test]
     fn fences_hide_lines_with_any_info_string_and_indent() {
-        let k = kinds("a\n```bash\nT001 x\n```\n  ~~~~ text\n- [ ] T002\n~~~~\nb\n``x`` not a fence\n");
+        let k =
+            kinds("a\n```bash\nT001 x\n```\n  ~~~~ text\n- [ ] T002\n~~~~\nb\n``x`` not a fence\n");
         assert_eq!(
             k,
             vec![
@@ -306,7 +320,11 @@ mod tests {
     #[test]
     fn comments_inline_and_multiline() {
         let mut d = Vec::new();
-        let s = scan("a <!-- x --> b\n<!--\n- [ ] T001\n-->\nc<!-- y\nz -->d\n", "f", &mut d);
+        let s = scan(
+            "a <!-- x --> b\n<!--\n- [ ] T001\n-->\nc<!-- y\nz -->d\n",
+            "f",
+            &mut d,
+        );
         assert_eq!(s.lines[0].text, "a  b");
         assert_eq!(s.lines[1].kind, Kind::Comment);
         assert_eq!(s.lines[2].kind, Kind::Comment);
@@ -326,7 +344,10 @@ mod tests {
         let path = |i: usize| s.sections[s.lines[i].section].path.clone();
         assert_eq!(path(2), vec!["T", "Phase 1 Setup", "Sub [P]"]);
         assert!(s.sections[s.lines[2].section].parallel);
-        assert_eq!(path(4), vec!["T", "Dependencies & Execution Order", "Within"]);
+        assert_eq!(
+            path(4),
+            vec!["T", "Dependencies & Execution Order", "Within"]
+        );
         assert!(s.sections[s.lines[4].section].deps);
         assert!(s.sections[s.lines[4].section].no_tasks);
         assert!(s.sections[s.lines[5].section].no_tasks);

@@ -1,11 +1,11 @@
 //! The data a parsed `tasks.md` turns into. Pure data: no I/O, no git.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::Diagnostic;
 
 /// Whether a task still has to be done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// `[ ]`, or no checkbox and no done marker.
@@ -17,7 +17,7 @@ pub enum Status {
 }
 
 /// One task of a task list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     /// Distinct identity within the file. Equal to `id`, except for the second and later
     /// occurrences of a duplicated id, which get `<id>#2`, `<id>#3`, … in file order.

@@ -2,3 +2,6 @@
 //! function that does the work by calling the library.
 
 pub mod plan;
+pub mod run;
+pub mod sequence;
+pub mod status;

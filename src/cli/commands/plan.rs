@@ -8,7 +8,7 @@ use crate::cli::output::{BOLD, DIM, Err, GOOD, Out, paint};
 use crate::config::PlannerConfigFile;
 use crate::ids::Seed;
 use crate::plan::{PlannedTask, Strategy};
-use crate::planning::{Planned, PlanningError, plan_change};
+use crate::planning::{Planned, PlanningError, TasksSource, plan_change};
 use crate::tasks::Status;
 
 /// Print the ordered micro-task plan of a change and its plan hash.
@@ -46,7 +46,8 @@ pub fn cmd_plan(args: &PlanArgs, err: &Err) -> Result<(), CliError> {
         seed: args.seed,
         strategy: args.strategy,
     };
-    let planned = plan_change(&ws.repo, &ws.config, &change, cli).map_err(planning_error)?;
+    let planned = plan_change(&ws.repo, &ws.config, &change, cli, TasksSource::Worktree)
+        .map_err(planning_error)?;
     for d in &planned.diagnostics {
         err.diagnostic(d);
     }

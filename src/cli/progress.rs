@@ -1,0 +1,240 @@
+//! Printing a run as it goes (stderr), and its outcome (stdout or `--json`), shared by `run`,
+//! `continue`, `skip` and `abort`. Also where Ctrl-C is turned into a graceful stop.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::context::Workspace;
+use super::error::CliError;
+use super::output::{BOLD, DIM, Err, GOOD, Out, WARN, paint};
+use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
+
+/// Ctrl-C, SIGTERM and SIGHUP set the flag: the run stops at the next safe point (the running
+/// command's process group is killed) and can be resumed. A second signal exits at once.
+pub fn install_signal_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        // Registration only fails for forbidden signals, which these are not.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Print one event as a progress line on stderr.
+pub fn print_event(err: &Err, e: &Event<'_>) {
+    match e {
+        Event::RunStarted { state, fallback } => err.note(&format!(
+            "{} {} of {} · plan {} · seed {} · {} task{}{}",
+            paint(BOLD, "Run"),
+            state.run_id,
+            state.change,
+            short_hash(state.plan_hash.as_str()),
+            state.seed,
+            state.tasks.len(),
+            if state.tasks.len() == 1 { "" } else { "s" },
+            if *fallback {
+                " (fallback plan: one task per file)"
+            } else {
+                ""
+            }
+        )),
+        Event::TaskStarted {
+            key,
+            title,
+            position,
+            total,
+            attempt,
+            ..
+        } => err.note(&format!(
+            "[{position}/{total}] {key} {title}{}",
+            if *attempt > 1 {
+                format!(" {}", paint(DIM, &format!("(attempt {attempt})")))
+            } else {
+                String::new()
+            }
+        )),
+        Event::TaskCompleted {
+            key,
+            commit,
+            duration_ms,
+            files_touched,
+            qa_result,
+            ..
+        } => err.note(&format!(
+            "      {} {key} → {} · {} file{} · QA {qa_result}{}",
+            paint(GOOD, "✓"),
+            &commit[..12.min(commit.len())],
+            files_touched.len(),
+            if files_touched.len() == 1 { "" } else { "s" },
+            duration_ms.map_or(String::new(), |d| format!(" · {:.1}s", d as f64 / 1000.0))
+        )),
+        Event::TaskFailed {
+            key,
+            attempt,
+            reason,
+            last,
+            log,
+            ..
+        } => err.note(&format!(
+            "      {} {key} attempt {attempt}: {reason}{}\n        logs: {}",
+            paint(WARN, "✗"),
+            if *last { "" } else { " — retrying" },
+            log.display()
+        )),
+        Event::TaskSkipped { key, .. } => err.note(&format!("      {key} skipped")),
+        Event::Paused { .. } => {}
+        Event::RunSucceeded { .. } | Event::RunFailed { .. } | Event::RunAborted { .. } => {}
+        Event::Note(n) => err.note(&format!("note: {n}")),
+    }
+}
+
+fn short_hash(h: &str) -> &str {
+    &h[..h.len().min(19)]
+}
+
+/// Run a sequencer operation with progress printing, then report its outcome.
+pub fn drive(
+    ws: &Workspace,
+    err: &Err,
+    json: bool,
+    op: impl FnOnce(&mut Context<'_>) -> Result<Report, RunError>,
+) -> Result<(), CliError> {
+    let cancel = install_signal_flag();
+    let mut observer = |e: &Event<'_>| print_event(err, e);
+    let mut cx = Context {
+        repo: &ws.repo,
+        config: &ws.config,
+        layout: Layout::new(ws.repo.common_dir()),
+        cancel,
+        observer: &mut observer,
+    };
+    let report = op(&mut cx).map_err(run_error)?;
+    report_outcome(&report, json)
+}
+
+fn report_outcome(report: &Report, json: bool) -> Result<(), CliError> {
+    let mut out = Out::new();
+    if json {
+        #[derive(serde::Serialize)]
+        struct Outcome<'a> {
+            outcome: &'static str,
+            run: Option<&'a run::RunState>,
+        }
+        out.json(&Outcome {
+            outcome: stop_name(report.stop),
+            run: report.state.as_ref(),
+        })?;
+        out.flush()?;
+    } else if let Some(s) = &report.state {
+        let (done, total) = s.counts();
+        match report.stop {
+            Stop::Succeeded | Stop::Aborted => {
+                out.line(&format!(
+                    "{} {} {}: {done}/{total} tasks done",
+                    paint(BOLD, "Run"),
+                    s.run_id,
+                    s.status.as_str()
+                ))?;
+                if let Some(n) = &s.finish_note {
+                    out.line(&format!("  {n}"))?;
+                }
+                out.line(&format!(
+                    "  review: git log --format='%h %s%n%(trailers:key=Microloop-Task)' {}",
+                    run::sequencer::short_ref(&s.run_branch)
+                ))?;
+                out.line(&format!("  evidence: {}", s.artifacts.display()))?;
+            }
+            Stop::Paused => print_pause(&mut out, s)?,
+            _ => {}
+        }
+        out.flush()?;
+    }
+    match report.stop {
+        Stop::Succeeded | Stop::NothingToDo | Stop::Aborted | Stop::Paused => Ok(()),
+        Stop::Failed => {
+            let s = report.state.as_ref();
+            let f = s.and_then(|s| s.failure.as_ref());
+            let mut e = CliError::not_ok(match f {
+                Some(f) => format!(
+                    "task {} failed after {} attempt{}: {}",
+                    f.task,
+                    f.attempts,
+                    if f.attempts == 1 { "" } else { "s" },
+                    f.reason
+                ),
+                None => "the current task failed".to_string(),
+            });
+            if let Some(f) = f {
+                e = e.cause(format!("logs: {}", f.log.display()));
+            }
+            if let Some(s) = s {
+                e = e.cause(format!(
+                    "the run {} is kept (branch {}), and your working tree was not touched",
+                    s.run_id,
+                    run::sequencer::short_ref(&s.run_branch)
+                ));
+            }
+            Err(e
+                .hint("fix the cause, then `git microloop continue` to retry the task")
+                .hint(
+                    "or `git microloop skip` to skip it, or `git microloop abort` to end the run",
+                ))
+        }
+        Stop::Interrupted => Err(CliError::not_ok("interrupted; the run is saved")
+            .hint("resume with `git microloop continue`, or end it with `git microloop abort`")),
+        Stop::Rejected => Err(CliError::not_ok(
+            "the current task did not pass QA; the run is still paused",
+        )
+        .hint("fix it in your worktree, then `git microloop continue` again")),
+    }
+}
+
+fn print_pause(out: &mut Out, s: &run::RunState) -> std::io::Result<()> {
+    let key = s.current.as_deref().unwrap_or("?");
+    let title = s
+        .tasks
+        .iter()
+        .find(|t| t.key == key)
+        .map_or("", |t| t.title.as_str());
+    let (done, total) = s.counts();
+    out.line(&format!(
+        "{} at {key} ({}/{total}): {title}",
+        paint(BOLD, "Stopped"),
+        done + 1
+    ))?;
+    out.line("  Apply the task in this worktree, then:")?;
+    out.line("    git microloop continue   # run QA and commit it")?;
+    out.line("    git microloop skip       # record it as skipped")?;
+    out.line("    git microloop abort      # end the run")
+}
+
+pub fn stop_name(s: Stop) -> &'static str {
+    match s {
+        Stop::Succeeded => "succeeded",
+        Stop::Failed => "failed",
+        Stop::Paused => "paused",
+        Stop::Interrupted => "interrupted",
+        Stop::NothingToDo => "nothing_to_do",
+        Stop::Aborted => "aborted",
+        Stop::Rejected => "rejected",
+    }
+}
+
+pub fn run_error(e: RunError) -> CliError {
+    match e {
+        RunError::Refused { message, hint } => CliError::usage(message).hint(hint),
+        RunError::Planning(p) => super::commands::plan::planning_error(p),
+        RunError::Git(g) => g.into(),
+        RunError::Lock(l) => CliError::usage(l.to_string()).hint(
+            "wait for it to finish; a lock held by a process that died is released by the kernel",
+        ),
+        RunError::Io { context, source } => {
+            CliError::usage(context).cause(source.to_string())
+        }
+    }
+}

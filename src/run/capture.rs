@@ -1,0 +1,100 @@
+//! Evidence per task, written into the run's artifact folder for review (and for the evidence
+//! and audit features to build on): files touched, per-file line counts, the unified diff,
+//! duration, QA results, attempts and the commit.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::git::{CommitDiff, FileChange};
+use crate::store::{write_atomic, write_json};
+
+/// One QA command's result for a task.
+#[derive(Debug, Clone, Serialize)]
+pub struct QaRecord {
+    pub name: String,
+    /// `pass`, `fail` or `skipped` (not run because an earlier required command failed).
+    pub result: &'static str,
+    pub required: bool,
+    pub duration_ms: u64,
+    pub outcome: String,
+    pub log: PathBuf,
+}
+
+/// What a completed task left behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskEvidence<'a> {
+    pub task_id: &'a str,
+    pub title: &'a str,
+    pub commit: String,
+    pub parent: String,
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub qa_result: &'a str,
+    pub qa: &'a [QaRecord],
+    pub files_touched: Vec<&'a str>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    pub files: &'a [FileChange],
+    pub diff: PathBuf,
+}
+
+/// Folder names derived from task keys: keys are parser output, but a path is a path.
+pub fn safe_name(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '#') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn evidence_dir(artifacts: &Path) -> PathBuf {
+    artifacts.join("evidence")
+}
+
+/// A task's facts other than its diff.
+pub struct Completed<'a> {
+    pub key: &'a str,
+    pub title: &'a str,
+    pub commit: String,
+    pub parent: String,
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub qa_result: &'a str,
+    pub qa: &'a [QaRecord],
+}
+
+/// Write `<artifacts>/evidence/<task>.json` and `<task>.diff`.
+pub fn write_task_evidence(
+    artifacts: &Path,
+    done: Completed<'_>,
+    diff: &CommitDiff,
+) -> io::Result<PathBuf> {
+    let dir = evidence_dir(artifacts);
+    let name = safe_name(done.key);
+    let diff_path = dir.join(format!("{name}.diff"));
+    write_atomic(&diff_path, &diff.patch)?;
+    let evidence = TaskEvidence {
+        task_id: done.key,
+        title: done.title,
+        commit: done.commit,
+        parent: done.parent,
+        duration_ms: done.duration_ms,
+        attempts: done.attempts,
+        qa_result: done.qa_result,
+        qa: done.qa,
+        files_touched: diff.files.iter().map(|f| f.path.as_str()).collect(),
+        lines_added: diff.files.iter().map(|f| f.added).sum(),
+        lines_removed: diff.files.iter().map(|f| f.removed).sum(),
+        files: &diff.files,
+        diff: diff_path,
+    };
+    let path = dir.join(format!("{name}.json"));
+    write_json(&path, &evidence)?;
+    Ok(path)
+}
