@@ -233,8 +233,6 @@ pub fn run_error(e: RunError) -> CliError {
         RunError::Lock(l) => CliError::usage(l.to_string()).hint(
             "wait for it to finish; a lock held by a process that died is released by the kernel",
         ),
-        RunError::Io { context, source } => {
-            CliError::usage(context).cause(source.to_string())
-        }
+        RunError::Io { context, source } => CliError::usage(context).cause(source.to_string()),
     }
 }

@@ -175,7 +175,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         });
     }
     let mode = if opts.manual {
-        if !user_git.changed_paths()?.is_empty() {
+        if !user_changes(cx, &user_git, &opts.change)?.is_empty() {
             return Err(refused(
                 "manual mode needs a clean worktree (uncommitted or untracked files would end \
                  up in the first task's commit)",
@@ -326,7 +326,7 @@ pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError>
         .ok_or_else(|| refused("there is no task to skip", "git microloop continue"))?;
     match state.mode {
         Mode::Manual => {
-            if !GitCli::new(&state.worktree).changed_paths()?.is_empty() {
+            if !user_changes(cx, &GitCli::new(&state.worktree), &state.change)?.is_empty() {
                 return Err(refused(
                     format!("your worktree has changes for {key}; skipping would lose them"),
                     "commit, stash (git stash -u) or discard them yourself, then skip again",
@@ -990,6 +990,26 @@ fn commit_task(
         Err(GitError::Cli { stderr, .. }) => Ok(Err(format!("git commit refused: {stderr}"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Uncommitted paths of the user's worktree, our own local data (artifacts, audit logs) aside.
+fn user_changes(
+    cx: &Context<'_>,
+    git: &GitCli,
+    change: &ChangeId,
+) -> Result<Vec<Vec<u8>>, RunError> {
+    let ours = local_excludes(cx, change);
+    Ok(git
+        .changed_paths()?
+        .into_iter()
+        .filter(|p| {
+            let p = String::from_utf8_lossy(p);
+            let p = p.trim_end_matches('/');
+            !ours.iter().any(|o| {
+                p == o || p.starts_with(&format!("{o}/")) || o.starts_with(&format!("{p}/"))
+            })
+        })
+        .collect())
 }
 
 /// Our own local data, which must never be swept into a task's commit.

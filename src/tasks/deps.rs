@@ -17,7 +17,6 @@
 //!   Arrows (`→`) are not read: in the corpus they chain phases loosely and would create cycles.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -34,12 +33,6 @@ static SUFFIX_RANGE: LazyLock<Regex> = LazyLock::new(|| {
 static RELATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(blocks|before|after|depends\s+(?:on|upon)|depend\s+on|requires|require|blocked\s+by)\b")
         .expect("static regex is valid")
-});
-static FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(?:^|\|)\s*(?:[-*+]\s+)?(?:\*\*|__)?(?:dependencies|dependency|depends\s+on|deps)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?([^|]*)",
-    )
-    .expect("static regex is valid")
 });
 static NONE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:none|n/a|nothing|no dependencies)\b|^\s*[-—–](?:\s|$)")
@@ -119,10 +112,27 @@ fn bounded(s: &str, start: usize, end: usize) -> bool {
 /// The value of a `Dependencies: …` field on this line (`- Dependencies: T001`,
 /// `**Dependencies**: T001, T002`, `**Priority**: High | **Dependencies**: Task 1 | …`).
 pub(crate) fn field_value(line: &str) -> Option<&str> {
-    FIELD
-        .captures(line)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().trim())
+    // Hand-written: runs on every continuation line. Each `|`-separated cell may be a field.
+    line.split('|').find_map(field_in_cell)
+}
+
+fn field_in_cell(cell: &str) -> Option<&str> {
+    let mut t = cell.trim_start();
+    if let Some(r) = t.strip_prefix(['-', '*', '+'])
+        && r.starts_with([' ', '\t'])
+    {
+        t = r.trim_start();
+    }
+    t = t.strip_prefix("**").or_else(|| t.strip_prefix("__")).unwrap_or(t);
+    let name = ["dependencies", "dependency", "depends on", "deps"]
+        .into_iter()
+        .find(|n| t.get(..n.len()).is_some_and(|h| h.eq_ignore_ascii_case(n)))?;
+    let mut rest = &t[name.len()..];
+    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest.trim_start().strip_prefix(':')?;
+    rest = rest.trim_start();
+    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    Some(rest.trim())
 }
 
 /// Whether a dependency value says "no dependencies" (`none`, `None (can run parallel with
@@ -169,42 +179,51 @@ fn pair(dependents: Vec<Ref>, prerequisites: Vec<Ref>) -> Option<(Vec<Ref>, Vec<
     (!dependents.is_empty() && !prerequisites.is_empty()).then_some((dependents, prerequisites))
 }
 
-/// Sort key of an id: prefix letters, numeric parts, lowercase suffix.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// Sort key of an id: prefix letters, numeric parts, lowercase suffix. Fixed-size and `Copy`
+/// so that indexing 100,000 tasks allocates nothing per id; ids have at most four prefix
+/// letters and one suffix letter by construction, and more than four dotted parts are ignored
+/// for ordering (the string still decides identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct IdKey {
-    prefix: String,
-    nums: Vec<u64>,
-    suffix: String,
+    prefix: [u8; 4],
+    nums: [u64; 4],
+    parts: u8,
+    suffix: u8,
 }
 
 impl IdKey {
     pub(crate) fn parse(id: &str) -> IdKey {
-        let prefix: String = id.chars().take_while(char::is_ascii_uppercase).collect();
-        let rest = &id[prefix.len()..];
-        let suffix: String = rest
-            .chars()
-            .rev()
-            .take_while(char::is_ascii_lowercase)
-            .collect();
-        let suffix: String = suffix.chars().rev().collect();
-        let digits = &rest[..rest.len() - suffix.len()];
-        // Absurdly long numbers saturate rather than fail: ordering stays total.
-        let nums = digits
-            .split('.')
-            .map(|p| p.parse::<u64>().unwrap_or(u64::MAX))
-            .collect();
-        IdKey {
-            prefix,
-            nums,
-            suffix,
+        let bytes = id.as_bytes();
+        let mut prefix = [0u8; 4];
+        let mut i = 0;
+        while i < bytes.len() && bytes[i].is_ascii_uppercase() {
+            if let Some(slot) = prefix.get_mut(i) {
+                *slot = bytes[i];
+            }
+            i += 1;
         }
+        let mut nums = [0u64; 4];
+        let mut parts = 0u8;
+        let mut suffix = 0u8;
+        for part in id[i..].split('.') {
+            let digits = part.trim_end_matches(|c: char| c.is_ascii_lowercase());
+            if let Some(&last) = part.as_bytes().get(digits.len()) {
+                suffix = last;
+            }
+            // Absurdly long numbers saturate rather than fail: ordering stays total.
+            let n = digits.parse::<u64>().unwrap_or(u64::MAX);
+            if let Some(slot) = nums.get_mut(usize::from(parts)) {
+                *slot = n;
+            }
+            parts = parts.saturating_add(1);
+        }
+        IdKey { prefix, nums, parts, suffix }
     }
 }
 
-/// Lookup structure over the tasks of one file.
-pub(crate) struct Index {
-    by_id: HashMap<String, Vec<usize>>,
-    sorted: Vec<(IdKey, usize)>,
+/// Lookup structure over the tasks of one file: `(key, id, task index)` sorted by key.
+pub(crate) struct Index<'a> {
+    sorted: Vec<(IdKey, &'a str, usize)>,
 }
 
 /// Why a reference resolved to nothing.
@@ -215,23 +234,30 @@ pub(crate) enum Unresolved {
     MixedRange,
 }
 
-impl Index {
+impl<'a> Index<'a> {
     /// `ids[i]` is the id of task `i`.
-    pub(crate) fn new<'a>(ids: impl Iterator<Item = &'a str>) -> Index {
-        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut sorted = Vec::new();
-        for (i, id) in ids.enumerate() {
-            by_id.entry(id.to_string()).or_default().push(i);
-            sorted.push((IdKey::parse(id), i));
-        }
-        sorted.sort();
-        Index { by_id, sorted }
+    pub(crate) fn new(ids: impl Iterator<Item = &'a str>) -> Index<'a> {
+        let mut sorted: Vec<(IdKey, &str, usize)> = ids.enumerate().map(|(i, id)| (IdKey::parse(id), id, i)).collect();
+        sorted.sort_unstable_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)));
+        Index { sorted }
     }
 
-    /// Task indices a reference names (possibly including `this`; the caller drops self-edges).
-    pub(crate) fn resolve(&self, r: &Ref) -> Result<Vec<usize>, Unresolved> {
+    fn span(&self, lo: &IdKey, hi: &IdKey) -> &[(IdKey, &'a str, usize)] {
+        let start = self.sorted.partition_point(|(k, _, _)| k.cmp(lo) == Ordering::Less);
+        let end = self.sorted.partition_point(|(k, _, _)| k.cmp(hi) != Ordering::Greater);
+        &self.sorted[start..end.max(start)]
+    }
+
+    /// Appends the task indices a reference names to `out` (possibly including the referring
+    /// task; the caller drops self-edges).
+    pub(crate) fn resolve_into(&self, r: &Ref, out: &mut Vec<usize>) -> Result<(), Unresolved> {
+        let before = out.len();
         match r {
-            Ref::One(id) => self.by_id.get(id).cloned().ok_or(Unresolved::UnknownId),
+            Ref::One(id) => {
+                let key = IdKey::parse(id);
+                out.extend(self.span(&key, &key).iter().filter(|(_, s, _)| *s == id.as_str()).map(|&(_, _, i)| i));
+                if out.len() == before { Err(Unresolved::UnknownId) } else { Ok(()) }
+            }
             Ref::Range(a, b) => {
                 let (mut lo, mut hi) = (IdKey::parse(a), IdKey::parse(b));
                 if lo.prefix != hi.prefix {
@@ -240,23 +266,17 @@ impl Index {
                 if lo > hi {
                     std::mem::swap(&mut lo, &mut hi);
                 }
-                let start = self
-                    .sorted
-                    .partition_point(|(k, _)| k.cmp(&lo) == Ordering::Less);
-                let end = self
-                    .sorted
-                    .partition_point(|(k, _)| k.cmp(&hi) != Ordering::Greater);
-                let found: Vec<usize> = self.sorted[start..end.max(start)]
-                    .iter()
-                    .map(|&(_, i)| i)
-                    .collect();
-                if found.is_empty() {
-                    Err(Unresolved::EmptyRange)
-                } else {
-                    Ok(found)
-                }
+                out.extend(self.span(&lo, &hi).iter().map(|&(_, _, i)| i));
+                if out.len() == before { Err(Unresolved::EmptyRange) } else { Ok(()) }
             }
         }
+    }
+
+    /// The task indices a reference names, as a new vector.
+    #[cfg(test)]
+    pub(crate) fn resolve(&self, r: &Ref) -> Result<Vec<usize>, Unresolved> {
+        let mut out = Vec::new();
+        self.resolve_into(r, &mut out).map(|()| out)
     }
 }
 

@@ -16,8 +16,6 @@
 //! - Never: URLs, words starting with `@` (npm scopes, import aliases), `#`, `-` or `<`.
 //! - Order of first appearance, without duplicates.
 
-use std::collections::HashSet;
-
 use crate::tasks::grammar::code_split;
 
 /// Known file extensions (lowercase, sorted for binary search). A list rather than "anything after a dot", because prose
@@ -149,7 +147,7 @@ const BARE_NAMES: &[&str] = &[
 /// Paths in the given lines, in order of first appearance.
 pub(crate) fn extract<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
+    // Few files per task: a linear check beats hashing every candidate.
     for line in lines {
         for (i, part) in code_split(line).into_iter().enumerate() {
             let code = i % 2 == 1;
@@ -168,7 +166,7 @@ pub(crate) fn extract<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
             };
             for word in words(text, code) {
                 if let Some(path) = path_of(word, code)
-                    && seen.insert(path.clone())
+                    && !out.contains(&path)
                 {
                     out.push(path);
                 }
@@ -186,7 +184,8 @@ fn words(text: &str, code: bool) -> impl Iterator<Item = &str> {
 /// The path a word names, if it names one.
 fn path_of(word: &str, code: bool) -> Option<String> {
     // Fast reject: a path has a separator or a dot, or is one of the bare file names.
-    if !word.contains(['/', '.', '\\']) && !BARE_NAMES.iter().any(|b| word.contains(b)) {
+    // (Every bare name ends in "file", so one substring search covers them all.)
+    if !word.contains(['/', '.', '\\']) && !(word.len() < 16 && word.contains("file")) {
         return None;
     }
     if word.contains("://") || word.starts_with("www.") {

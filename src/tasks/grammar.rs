@@ -13,6 +13,7 @@
 //! `[P]`, a story label `[US1]`, `✅`/`❌` and a separator (`-`, `–`, `—`, `:`). Everything after
 //! that is the title region.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -34,16 +35,6 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 static LIST_ITEM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)").expect("static regex is valid")
-});
-static STORY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\[(US[0-9A-Za-z_.\-]*)\]").expect("static regex is valid"));
-/// The trailing dependency group: only the last parenthesised group of a line counts, so
-/// parentheses inside inline code earlier on the line (`pipe(...)`) never do.
-static DEP_GROUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)[\\_*]*\(\s*(depends\s+(?:on|upon)|dependencies|deps|requires|blocked\s+by|after)\s*:?\s*([^()]*)\)[\\_*]*[\s.✅]*$",
-    )
-    .expect("static regex is valid")
 });
 /// A trailing word that marks a task without checkbox as done.
 static DONE_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
@@ -125,7 +116,8 @@ pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
     };
     let (mark, body) = checkbox_at(rest)?;
     let (status, parallel, odd) = mark_status(mark)?;
-    if let Some(p) = PLACEHOLDER.captures(body) {
+    let maybe_placeholder = ["TX", "T#", "TN", "T?"].iter().any(|p| body.trim_start_matches('*').starts_with(p));
+    if maybe_placeholder && let Some(p) = PLACEHOLDER.captures(body) {
         return Some(Checkbox::Placeholder(p.get(1).map_or("", |m| m.as_str()).to_string()));
     }
     let Some(id_len) = id_after_bold(body) else {
@@ -136,6 +128,15 @@ pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
     let mut task = task_from_body(id, body, form);
     finish_checkbox(&mut task, status, parallel, odd.then_some(mark));
     Some(Checkbox::Task(task))
+}
+
+/// A story label `[US1]` / `[US-Models]` at the start of `t`: `(label, text after it)`.
+fn story_at(t: &str) -> Option<(&str, &str)> {
+    let inner = t.strip_prefix("[US")?;
+    let end = inner.find(']')?;
+    let label = &t[1..3 + end];
+    let ok = inner[..end].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    ok.then(|| (label, &inner[end + 1..]))
 }
 
 /// `[c]` at the start of `s`, followed by whitespace or the end: `(c, text after it)`.
@@ -229,10 +230,9 @@ fn task_from_body(id: &str, body: &str, form: Form) -> TaskLine {
         if let Some(r) = t.strip_prefix("[P]") {
             parallel = true;
             rest = r;
-        } else if let Some(c) = STORY.captures(t) {
-            let whole = c.get(0).map_or(0, |m| m.end());
-            story = c.get(1).map(|m| m.as_str().to_string());
-            rest = &t[whole..];
+        } else if let Some((label, r)) = story_at(t) {
+            story = Some(label.to_string());
+            rest = r;
         } else if let Some(r) = t.strip_prefix("**").or_else(|| t.strip_prefix("__")) {
             rest = r;
         } else if let Some(r) = t.strip_prefix('✅') {
@@ -314,27 +314,45 @@ fn strip_separator(t: &str) -> Option<&str> {
 /// content. `after`/`requires` groups only count when they name an id, so `(after deploy)`
 /// stays part of the title.
 pub(crate) fn split_dep_group(s: &str) -> (&str, Option<String>) {
-    // Only lines ending in `)` (possibly wrapped in `_`/`*`, followed by `.`/✅) can carry one.
+    // Hand-written (this runs on every task line): the line must end in `)`, possibly wrapped in
+    // `_`/`*` and followed by `.` or ✅; the group is the last `(…)` and holds no parentheses.
     let end = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '_' | '*' | '\\' | '.' | '✅'));
-    if !end.ends_with(')') {
-        return (s, None);
-    }
-    let Some(c) = DEP_GROUP.captures(s) else {
+    let Some(inner_end) = end.strip_suffix(')') else {
         return (s, None);
     };
-    let (Some(whole), Some(kw), Some(content)) = (c.get(0), c.get(1), c.get(2)) else {
+    let Some(open) = inner_end.rfind(['(', ')']) else {
         return (s, None);
     };
-    let kw = kw.as_str().to_ascii_lowercase();
-    let strong = kw.starts_with("depend") || kw == "deps";
-    if !strong && !crate::tasks::deps::mentions_id(content.as_str()) {
+    if !inner_end[open..].starts_with('(') {
         return (s, None);
     }
-    (
-        &s[..whole.start()],
-        Some(content.as_str().trim().to_string()),
-    )
+    let content = inner_end[open + 1..].trim_start();
+    let Some((strong, rest)) = DEP_KEYWORDS.iter().find_map(|&(kw, strong)| {
+        let head = content.get(..kw.len())?;
+        let rest = &content[kw.len()..];
+        let boundary = rest.is_empty() || rest.starts_with(|c: char| c == ':' || c.is_whitespace());
+        (head.eq_ignore_ascii_case(kw) && boundary).then_some((strong, rest))
+    }) else {
+        return (s, None);
+    };
+    let value = rest.trim_start().strip_prefix(':').unwrap_or(rest).trim();
+    if !strong && !crate::tasks::deps::mentions_id(value) {
+        return (s, None);
+    }
+    let before = s[..open].trim_end_matches(['_', '*', '\\']);
+    (before, Some(value.to_string()))
 }
+
+/// Words that open a trailing dependency group; `true` when they always mean dependencies.
+const DEP_KEYWORDS: &[(&str, bool)] = &[
+    ("depends on", true),
+    ("depends upon", true),
+    ("dependencies", true),
+    ("deps", true),
+    ("requires", false),
+    ("blocked by", false),
+    ("after", false),
+];
 
 /// Whether a line is a list item (`-`, `*`, `+`, `1.`, `1)`).
 pub(crate) fn is_list_item(s: &str) -> bool {
@@ -352,7 +370,10 @@ pub(crate) fn has_parallel_marker(s: &str) -> bool {
 }
 
 /// The text with inline code spans removed (used where code must not count).
-pub(crate) fn outside_code(s: &str) -> String {
+pub(crate) fn outside_code(s: &str) -> Cow<'_, str> {
+    if !s.contains('`') {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     for (i, part) in code_split(s).into_iter().enumerate() {
         if i % 2 == 0 {
@@ -361,7 +382,7 @@ pub(crate) fn outside_code(s: &str) -> String {
             out.push(' ');
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Splits `s` at inline code spans: even indices are prose, odd indices are code (with their
@@ -437,13 +458,23 @@ pub(crate) fn clean_heading(s: &str) -> String {
 }
 
 fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Removes emphasis delimiters (`*`, `_`, `~` runs) and backslash escapes from prose. A run is
 /// kept when it touches `/` or `.` (globs like `src/**/*.rs`), and single `_`/`*`/`~` inside a
 /// word are kept (`snake_case`, `a*b`, `~5ms`).
 fn strip_emphasis(s: &str) -> String {
+    if !s.contains(['*', '_', '~', '\\']) {
+        return s.to_string();
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;

@@ -352,28 +352,29 @@ fn resolve(
 ) {
     let index = Index::new(tasks.iter().map(|t| t.id.as_str()));
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); tasks.len()];
-    let lookup = |r: &Ref, line: u32, diags: &mut Vec<Diagnostic>| match index.resolve(r) {
-        Ok(found) => found,
-        Err(why) => {
+    let lookup = |r: &Ref, line: u32, out: &mut Vec<usize>, diags: &mut Vec<Diagnostic>| {
+        if let Err(why) = index.resolve_into(r, out) {
             diags.push(unresolved(file, line, r, &why));
-            Vec::new()
         }
     };
     for (i, refs) in own_refs.iter().enumerate() {
         for (r, line) in refs {
-            let found = lookup(r, *line, diags);
-            edges[i].extend(found);
+            lookup(r, *line, &mut edges[i], diags);
         }
     }
+    let mut before = Vec::new();
+    let mut targets = Vec::new();
     for (dependents, prerequisites, line) in &prose {
-        let before: Vec<usize> = prerequisites
-            .iter()
-            .flat_map(|r| lookup(r, *line, diags))
-            .collect();
+        before.clear();
+        targets.clear();
+        for r in prerequisites {
+            lookup(r, *line, &mut before, diags);
+        }
         for r in dependents {
-            for d in lookup(r, *line, diags) {
-                edges[d].extend(before.iter().copied());
-            }
+            lookup(r, *line, &mut targets, diags);
+        }
+        for &d in &targets {
+            edges[d].extend(before.iter().copied());
         }
     }
     for (i, mut e) in edges.into_iter().enumerate() {

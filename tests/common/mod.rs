@@ -57,6 +57,40 @@ impl TestRepo {
         self.dir.path()
     }
 
+    /// A folder outside the repository for scripts and markers.
+    pub fn outside(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Write an executable shell script outside the repository and return its path.
+    pub fn script(&self, name: &str, body: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.home.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        p.to_string_lossy().into_owned()
+    }
+
+    /// Commit everything on the current branch.
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", message]);
+    }
+
+    /// A repository on `change/CH-001` whose committed tasks.md is `tasks`.
+    pub fn with_change(tasks: &str) -> Self {
+        let repo = TestRepo::new();
+        repo.git(&["checkout", "-qb", "change/CH-001"]);
+        repo.write("changes/CH-001/tasks.md", tasks);
+        repo.commit_all("tasks");
+        repo
+    }
+
+    /// `git rev-parse <rev>`.
+    pub fn rev(&self, rev: &str) -> String {
+        self.git(&["rev-parse", rev]).trim().to_string()
+    }
+
     pub fn write(&self, rel: &str, content: &str) {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
