@@ -49,23 +49,31 @@ fn main() {
     for n in [1_000, 10_000, 100_000] {
         let text = generate(n);
         let runs = if n >= 100_000 { 5 } else { 15 };
+        let mut stages = [Vec::new(), Vec::new(), Vec::new()];
         let times: Vec<Duration> = (0..runs)
             .map(|_| {
                 let start = Instant::now();
                 let list = parse(&text, "tasks.md");
+                let parsed = start.elapsed();
                 assert_eq!(list.tasks.len(), n, "generator and parser disagree");
                 let plan = build_plan(list.tasks, Strategy::SpecLike, 42, None).expect("plan");
+                let planned = start.elapsed();
                 let json = serde_json::to_vec(&plan).expect("json");
                 std::hint::black_box(json);
-                start.elapsed()
+                let total = start.elapsed();
+                stages[0].push(parsed);
+                stages[1].push(planned - parsed);
+                stages[2].push(total - planned);
+                total
             })
             .collect();
         let m = median(times);
+        let [p, q, j] = stages.map(|v| median(v).as_secs_f64() * 1e3);
         let growth = previous.map_or("-".to_string(), |p| {
             format!("{:.1}×", m.as_secs_f64() / p.as_secs_f64())
         });
         println!(
-            "{n:>8} {:>10.2}ms {:>10.3}ms {growth:>10}",
+            "{n:>8} {:>10.2}ms {:>10.3}ms {growth:>10} {p:>8.2}ms {q:>8.2}ms {j:>8.2}ms",
             m.as_secs_f64() * 1e3,
             m.as_secs_f64() * 1e3 / (n as f64 / 1000.0)
         );

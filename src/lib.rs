@@ -15,5 +15,4 @@ pub mod plan;
 pub mod planning;
 pub mod run;
 pub mod store;
-#[path = "tasks_stub.rs"]
 pub mod tasks;

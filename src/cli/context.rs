@@ -16,7 +16,15 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn open() -> Result<Self, CliError> {
-        let repo = Repo::discover()?;
+        Self::with_repo(Repo::discover()?)
+    }
+
+    /// The repository at `path` (the demo's, for instance).
+    pub fn open_at(path: &Path) -> Result<Self, CliError> {
+        Self::with_repo(Repo::open(path)?)
+    }
+
+    fn with_repo(repo: Repo) -> Result<Self, CliError> {
         let config = load_config(repo.workdir())?;
         Ok(Workspace { repo, config })
     }

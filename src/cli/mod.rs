@@ -9,6 +9,7 @@ pub mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use commands::demo::{DemoArgs, cmd_demo};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
@@ -62,6 +63,7 @@ pub enum Command {
     /// End the run: its branch and evidence are kept (retained); you are back where you were.
     Abort(SequenceArgs),
     Status(StatusArgs),
+    Demo(DemoArgs),
 }
 
 /// Run the parsed command line.
@@ -74,5 +76,6 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Skip(args) => cmd_skip(args, &err),
         Command::Abort(args) => cmd_abort(args, &err),
         Command::Status(args) => cmd_status(args, &err),
+        Command::Demo(args) => cmd_demo(args, &err),
     }
 }

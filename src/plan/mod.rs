@@ -81,11 +81,8 @@ pub fn build_plan(
     seed: Seed,
     fallback: Option<Fallback>,
 ) -> Result<Plan, PlanError> {
-    let index: HashMap<&str, usize> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.key.as_str(), i))
-        .collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(tasks.len());
+    index.extend(tasks.iter().enumerate().map(|(i, t)| (t.key.as_str(), i)));
     // Dependencies on keys that are not in the list were already reported by the parser.
     let deps: Vec<Vec<usize>> = tasks
         .iter()
@@ -147,12 +144,21 @@ fn priorities(tasks: &[Task], strategy: Strategy) -> Vec<u64> {
 
 /// For each item, the index of its value's first appearance (phases and file groups keep the
 /// order in which the document introduces them).
-fn first_appearance<K: std::hash::Hash + Eq>(items: impl Iterator<Item = K>) -> Vec<u64> {
+fn first_appearance<K: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = K>) -> Vec<u64> {
     let mut seen: HashMap<K, u64> = HashMap::new();
+    let mut previous: Option<(K, u64)> = None;
     items
         .map(|k| {
+            // Neighbours nearly always share a phase or file: skip the hash then.
+            if let Some((pk, pv)) = &previous
+                && *pk == k
+            {
+                return *pv;
+            }
             let next = seen.len() as u64;
-            *seen.entry(k).or_insert(next)
+            let v = *seen.entry(k.clone()).or_insert(next);
+            previous = Some((k, v));
+            v
         })
         .collect()
 }

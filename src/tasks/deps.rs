@@ -123,15 +123,24 @@ fn field_in_cell(cell: &str) -> Option<&str> {
     {
         t = r.trim_start();
     }
-    t = t.strip_prefix("**").or_else(|| t.strip_prefix("__")).unwrap_or(t);
+    t = t
+        .strip_prefix("**")
+        .or_else(|| t.strip_prefix("__"))
+        .unwrap_or(t);
     let name = ["dependencies", "dependency", "depends on", "deps"]
         .into_iter()
         .find(|n| t.get(..n.len()).is_some_and(|h| h.eq_ignore_ascii_case(n)))?;
     let mut rest = &t[name.len()..];
-    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest
+        .strip_prefix("**")
+        .or_else(|| rest.strip_prefix("__"))
+        .unwrap_or(rest);
     rest = rest.trim_start().strip_prefix(':')?;
     rest = rest.trim_start();
-    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest
+        .strip_prefix("**")
+        .or_else(|| rest.strip_prefix("__"))
+        .unwrap_or(rest);
     Some(rest.trim())
 }
 
@@ -217,7 +226,12 @@ impl IdKey {
             }
             parts = parts.saturating_add(1);
         }
-        IdKey { prefix, nums, parts, suffix }
+        IdKey {
+            prefix,
+            nums,
+            parts,
+            suffix,
+        }
     }
 }
 
@@ -237,14 +251,21 @@ pub(crate) enum Unresolved {
 impl<'a> Index<'a> {
     /// `ids[i]` is the id of task `i`.
     pub(crate) fn new(ids: impl Iterator<Item = &'a str>) -> Index<'a> {
-        let mut sorted: Vec<(IdKey, &str, usize)> = ids.enumerate().map(|(i, id)| (IdKey::parse(id), id, i)).collect();
-        sorted.sort_unstable_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)));
+        let mut sorted: Vec<(IdKey, &str, usize)> = ids
+            .enumerate()
+            .map(|(i, id)| (IdKey::parse(id), id, i))
+            .collect();
+        sorted.sort_unstable_by_key(|&(key, _, i)| (key, i));
         Index { sorted }
     }
 
     fn span(&self, lo: &IdKey, hi: &IdKey) -> &[(IdKey, &'a str, usize)] {
-        let start = self.sorted.partition_point(|(k, _, _)| k.cmp(lo) == Ordering::Less);
-        let end = self.sorted.partition_point(|(k, _, _)| k.cmp(hi) != Ordering::Greater);
+        let start = self
+            .sorted
+            .partition_point(|(k, _, _)| k.cmp(lo) == Ordering::Less);
+        let end = self
+            .sorted
+            .partition_point(|(k, _, _)| k.cmp(hi) != Ordering::Greater);
         &self.sorted[start..end.max(start)]
     }
 
@@ -255,8 +276,17 @@ impl<'a> Index<'a> {
         match r {
             Ref::One(id) => {
                 let key = IdKey::parse(id);
-                out.extend(self.span(&key, &key).iter().filter(|(_, s, _)| *s == id.as_str()).map(|&(_, _, i)| i));
-                if out.len() == before { Err(Unresolved::UnknownId) } else { Ok(()) }
+                out.extend(
+                    self.span(&key, &key)
+                        .iter()
+                        .filter(|(_, s, _)| *s == id.as_str())
+                        .map(|&(_, _, i)| i),
+                );
+                if out.len() == before {
+                    Err(Unresolved::UnknownId)
+                } else {
+                    Ok(())
+                }
             }
             Ref::Range(a, b) => {
                 let (mut lo, mut hi) = (IdKey::parse(a), IdKey::parse(b));
@@ -267,7 +297,11 @@ impl<'a> Index<'a> {
                     std::mem::swap(&mut lo, &mut hi);
                 }
                 out.extend(self.span(&lo, &hi).iter().map(|&(_, _, i)| i));
-                if out.len() == before { Err(Unresolved::EmptyRange) } else { Ok(()) }
+                if out.len() == before {
+                    Err(Unresolved::EmptyRange)
+                } else {
+                    Ok(())
+                }
             }
         }
     }

@@ -185,7 +185,8 @@ fn words(text: &str, code: bool) -> impl Iterator<Item = &str> {
 fn path_of(word: &str, code: bool) -> Option<String> {
     // Fast reject: a path has a separator or a dot, or is one of the bare file names.
     // (Every bare name ends in "file", so one substring search covers them all.)
-    if !word.contains(['/', '.', '\\']) && !(word.len() < 16 && word.contains("file")) {
+    let maybe_bare = word.len() < 16 && word.contains("file");
+    if !maybe_bare && !word.contains(['/', '.', '\\']) {
         return None;
     }
     if word.contains("://") || word.starts_with("www.") {
@@ -265,7 +266,9 @@ fn has_known_extension(w: &str) -> bool {
         Some((base, ext)) => {
             !base.is_empty()
                 && ext.len() <= 12
-                && EXTENSIONS.binary_search(&ext.to_ascii_lowercase().as_str()).is_ok()
+                && EXTENSIONS
+                    .binary_search(&ext.to_ascii_lowercase().as_str())
+                    .is_ok()
         }
         None => false,
     }

@@ -116,9 +116,13 @@ pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
     };
     let (mark, body) = checkbox_at(rest)?;
     let (status, parallel, odd) = mark_status(mark)?;
-    let maybe_placeholder = ["TX", "T#", "TN", "T?"].iter().any(|p| body.trim_start_matches('*').starts_with(p));
+    let maybe_placeholder = ["TX", "T#", "TN", "T?"]
+        .iter()
+        .any(|p| body.trim_start_matches('*').starts_with(p));
     if maybe_placeholder && let Some(p) = PLACEHOLDER.captures(body) {
-        return Some(Checkbox::Placeholder(p.get(1).map_or("", |m| m.as_str()).to_string()));
+        return Some(Checkbox::Placeholder(
+            p.get(1).map_or("", |m| m.as_str()).to_string(),
+        ));
     }
     let Some(id_len) = id_after_bold(body) else {
         return Some(Checkbox::Plain);
@@ -135,7 +139,9 @@ fn story_at(t: &str) -> Option<(&str, &str)> {
     let inner = t.strip_prefix("[US")?;
     let end = inner.find(']')?;
     let label = &t[1..3 + end];
-    let ok = inner[..end].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok = inner[..end]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     ok.then(|| (label, &inner[end + 1..]))
 }
 
@@ -160,7 +166,10 @@ fn id_then_checkbox(t: &str) -> Option<(&str, &str)> {
     let bold = usize::from(t.starts_with("**") || t.starts_with("__")) * 2;
     let id = &t[bold..bold + len];
     let mut rest = &t[bold + len..];
-    rest = rest.strip_prefix("**").or_else(|| rest.strip_prefix("__")).unwrap_or(rest);
+    rest = rest
+        .strip_prefix("**")
+        .or_else(|| rest.strip_prefix("__"))
+        .unwrap_or(rest);
     rest = rest.trim_start_matches([' ', '\t']);
     rest = rest.strip_prefix(['-', '–', '—', ':'])?;
     rest = rest.trim_start_matches([' ', '\t']);
@@ -258,7 +267,8 @@ fn task_from_body(id: &str, body: &str, form: Form) -> TaskLine {
     let (title_src, done_word) = strip_status_suffix(title_src);
     let status = if open_mark {
         Status::Open
-    } else if done_mark || done_word || (body.contains('✅') && outside_code(body).contains('✅')) {
+    } else if done_mark || done_word || (body.contains('✅') && outside_code(body).contains('✅'))
+    {
         Status::Done
     } else {
         Status::Open
@@ -316,7 +326,9 @@ fn strip_separator(t: &str) -> Option<&str> {
 pub(crate) fn split_dep_group(s: &str) -> (&str, Option<String>) {
     // Hand-written (this runs on every task line): the line must end in `)`, possibly wrapped in
     // `_`/`*` and followed by `.` or ✅; the group is the last `(…)` and holds no parentheses.
-    let end = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '_' | '*' | '\\' | '.' | '✅'));
+    let end = s.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '_' | '*' | '\\' | '.' | '✅')
+    });
     let Some(inner_end) = end.strip_suffix(')') else {
         return (s, None);
     };

@@ -57,8 +57,6 @@ pub mod model;
 
 pub use model::*;
 
-use std::collections::HashMap;
-
 use crate::diag::Diagnostic;
 use deps::{Index, Ref, Unresolved};
 use grammar::{Checkbox, Form, TaskLine};
@@ -188,7 +186,6 @@ fn build(
     let mut tasks = Vec::with_capacity(starts.len());
     let mut own_refs: Vec<Vec<(Ref, u32)>> = Vec::with_capacity(starts.len());
     let mut owned = vec![false; lines.len()];
-    let mut first_line: HashMap<&str, (u32, usize)> = HashMap::new();
     for (k, (start, tl)) in starts.iter().enumerate() {
         let limit = starts.get(k + 1).map_or(lines.len(), |s| s.0);
         let end = if heading_mode {
@@ -205,28 +202,6 @@ fn build(
         if heading_mode {
             phase.pop(); // the task's own heading is not its phase
         }
-        let key = match first_line.get_mut(tl.id.as_str()) {
-            None => {
-                first_line.insert(tl.id.as_str(), (lines[*start].no, 1));
-                tl.id.clone()
-            }
-            Some((first, count)) => {
-                *count += 1;
-                let key = format!("{}#{count}", tl.id);
-                diags.push(
-                    Diagnostic::warning(
-                        file,
-                        lines[*start].no,
-                        format!(
-                            "duplicate task id {} (first at line {first}, again at line {}); both are kept, this one as {key}",
-                            tl.id, lines[*start].no
-                        ),
-                    )
-                    .with_hint(format!("renumber one of them so references to {} are unambiguous", tl.id)),
-                );
-                key
-            }
-        };
         let status = if heading_mode && tl.status == Status::Open && formats::all_boxes_ticked(body)
         {
             Status::Done
@@ -235,10 +210,10 @@ fn build(
         };
         own_refs.push(task_refs(tl, body, heading_mode));
         tasks.push(Task {
-            key,
+            key: tl.id.clone(), // duplicates are renamed below
             id: tl.id.clone(),
             title: tl.title.clone(),
-            text: body_text(body),
+            text: body_text(&tl.title, body),
             status,
             parallel: tl.parallel || (!heading_mode && section.parallel),
             story: tl.story.clone(),
@@ -253,9 +228,43 @@ fn build(
             line_end: lines[end].no,
         });
     }
+    assign_keys(&mut tasks, file, diags);
     let prose = prose_relations(scan, &owned);
     resolve(&mut tasks, own_refs, prose, file, diags);
     tasks
+}
+
+/// Gives the second and later tasks of a duplicated id the keys `id#2`, `id#3`, … (file order)
+/// and reports each with both line numbers. Sorting instead of hashing keeps this cheap for
+/// very large files.
+fn assign_keys(tasks: &mut [Task], file: &str, diags: &mut Vec<Diagnostic>) {
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by(|&a, &b| tasks[a].id.cmp(&tasks[b].id).then(a.cmp(&b)));
+    let mut run_start = 0;
+    for pos in 1..=order.len() {
+        let same = pos < order.len() && tasks[order[pos]].id == tasks[order[run_start]].id;
+        if same {
+            continue;
+        }
+        let first = order[run_start];
+        let first_line = tasks[first].line_start;
+        for (n, &i) in order[run_start..pos].iter().enumerate().skip(1) {
+            let t = &mut tasks[i];
+            t.key = format!("{}#{}", t.id, n + 1);
+            diags.push(
+                Diagnostic::warning(
+                    file,
+                    t.line_start,
+                    format!(
+                        "duplicate task id {} (first at line {first_line}, again at line {}); both are kept, this one as {}",
+                        t.id, t.line_start, t.key
+                    ),
+                )
+                .with_hint(format!("renumber one of them so references to {} are unambiguous", t.id)),
+            );
+        }
+        run_start = pos;
+    }
 }
 
 /// Last line index owned by the task starting at `start` (module doc, step 6).
@@ -286,12 +295,25 @@ fn extent(lines: &[Line<'_>], start: usize, limit: usize, form: Form) -> usize {
     last
 }
 
-/// The task's text: its lines, trailing whitespace trimmed, CRLF already gone.
-fn body_text(body: &[Line<'_>]) -> String {
-    body.iter()
-        .map(|l| l.text.trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The task's text: its title, then its continuation lines with their common indentation
+/// removed and trailing white space trimmed (CRLF already gone). No checkbox or id markup, so a
+/// tick changes the task's status and nothing else, and commit bodies read as prose.
+fn body_text(title: &str, body: &[Line<'_>]) -> String {
+    let rest = body.get(1..).unwrap_or_default();
+    let indent = rest
+        .iter()
+        .filter(|l| !l.text.trim().is_empty())
+        .map(|l| l.text.len() - l.text.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::from(title);
+    for l in rest {
+        out.push('\n');
+        let line = l.text.trim_end();
+        // `indent` counts leading white space, which is ASCII, so this is a char boundary.
+        out.push_str(line.get(indent.min(line.len())..).unwrap_or(line));
+    }
+    out
 }
 
 /// References written in the task's own lines: trailing groups and `Dependencies:` fields.
@@ -446,7 +468,7 @@ mod tests {
         assert_eq!(l.tasks[0].files, vec!["a/b.rs"]);
         assert_eq!(
             l.tasks[0].text,
-            "- [ ] T001 First\n      Ref: `a/b.rs`\n  - [x] nested progress\n\n  more"
+            "First\n    Ref: `a/b.rs`\n- [x] nested progress\n\nmore"
         );
         let l = parse(
             "T001 - [ ] A\n- Path: `x/y.cs`\n- Dependencies: none\n\nT002 - [P] B\n- Dependencies: T001\n\n---\nT009 x\n",
@@ -507,7 +529,7 @@ mod tests {
             "t.md",
         );
         assert_eq!((l.tasks[0].line_start, l.tasks[0].line_end), (3, 4));
-        assert_eq!(l.tasks[0].text, "- [ ] T001 a\n  more");
+        assert_eq!(l.tasks[0].text, "a\nmore");
         assert_eq!(l.tasks[1].line_start, 5);
     }
 
