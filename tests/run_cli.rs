@@ -606,3 +606,119 @@ fn branch_not_checked_out_is_moved_by_compare_and_swap() {
     assert!(Path::new(&wt).join("out-T001.txt").exists());
     assert_eq!(repo.rev("main"), repo.rev("main"));
 }
+
+#[test]
+fn ctrl_c_stops_gracefully_and_continue_finishes() {
+    let repo = TestRepo::with_change(FOUR);
+    let base = repo.rev("HEAD");
+    let started = repo.outside().join("started");
+    let marker = repo.outside().join("slow-once");
+    let imp = repo.script(
+        "impl.sh",
+        &format!(
+            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}' '{s}'; \
+             sleep 60; fi\n{WRITE_TASK_FILE}",
+            m = marker.display(),
+            s = started.display()
+        ),
+    );
+    let child = repo
+        .cmd(&["run", "--implementer", "--", &imp])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the implementer never started T003"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    nix_kill(child.id(), "INT");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "Ctrl-C did not stop the sleeping task"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(run_state(&repo)["status"], "running");
+    repo.run(&["continue"]).expect(0);
+    let mut tasks = logged_tasks(&repo, &base);
+    tasks.sort();
+    assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
+}
+
+/// Send a signal with the system's `kill` (the tests avoid unsafe code).
+fn nix_kill(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[test]
+fn evidence_records_files_lines_and_the_diff() {
+    let repo = TestRepo::with_change("## P\n\n- [ ] T001 Reshape the tree\n");
+    repo.write("keep/old.txt", "one\ntwo\nthree\n");
+    repo.write("gone.txt", "bye\n");
+    repo.write("becomes-dir", "file\n");
+    repo.commit_all("files");
+    let imp = repo.script(
+        "impl.sh",
+        "printf 'one\\n2\\nthree\\nfour\\n' > keep/old.txt\n\
+         mkdir -p deep/er && printf 'a\\nb\\n' > deep/er/new.txt\n\
+         rm gone.txt\n\
+         printf '\\000\\001' > blob.bin\n\
+         rm becomes-dir && mkdir becomes-dir && echo x > becomes-dir/inner.txt",
+    );
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let s = run_state(&repo);
+    let artifacts = s["artifacts"].as_str().unwrap();
+    let ev: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(artifacts).join("evidence/T001.json")).unwrap(),
+    )
+    .unwrap();
+    let files: Vec<(&str, &str, u64, u64, bool)> = ev["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["added"].as_u64().unwrap(),
+                f["removed"].as_u64().unwrap(),
+                f["binary"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("becomes-dir/inner.txt", "added", 1, 0, false),
+            ("becomes-dir", "deleted", 0, 1, false),
+            ("blob.bin", "added", 0, 0, true),
+            ("changes/CH-001/tasks.md", "modified", 1, 1, false),
+            ("deep/er/new.txt", "added", 2, 0, false),
+            ("gone.txt", "deleted", 0, 1, false),
+            ("keep/old.txt", "modified", 2, 1, false),
+        ]
+    );
+    assert_eq!(ev["lines_added"], 6);
+    assert_eq!(ev["lines_removed"], 4);
+    assert_eq!(ev["attempts"], 1);
+    assert!(ev["duration_ms"].as_u64().is_some());
+    let diff = std::fs::read_to_string(Path::new(artifacts).join("evidence/T001.diff")).unwrap();
+    assert!(diff.contains("+four"), "{diff}");
+    assert!(diff.contains("-two"), "{diff}");
+    // The recorded commit is the task's commit, with the same files as git reports.
+    let commit = ev["commit"].as_str().unwrap();
+    let git_files = repo.git(&["diff-tree", "--no-commit-id", "--name-only", "-r", commit]);
+    assert_eq!(git_files.lines().count(), files.len());
+}

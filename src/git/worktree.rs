@@ -90,11 +90,14 @@ impl GitCli {
     /// worktree root). The untracked cache speeds up the scan in large trees; it only touches
     /// this worktree's index.
     pub fn add_all(&self, excluded: &[String]) -> Result<(), GitError> {
-        let mut args: Vec<String> = ["-c", "core.untrackedCache=true", "add", "-A", "--", ":/"]
+        let mut args: Vec<String> = ["-c", "core.untrackedCache=true", "add", "-A"]
             .iter()
             .map(|s| s.to_string())
             .collect();
-        args.extend(excluded.iter().map(|p| format!(":(top,exclude){p}")));
+        if !excluded.is_empty() {
+            args.extend(["--".to_string(), ":/".to_string()]);
+            args.extend(excluded.iter().map(|p| format!(":(top,exclude){p}")));
+        }
         self.run(&args)?;
         Ok(())
     }

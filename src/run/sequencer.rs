@@ -250,6 +250,8 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
                 commit: None,
                 duration_ms: None,
                 qa_result: None,
+                started_at: None,
+                finished_at: None,
             })
             .collect(),
         current: None,
@@ -787,7 +789,11 @@ fn implement_task(
     let position = state.tasks.iter().position(|t| t.key == key).unwrap_or(0) + 1;
     let total = state.tasks.len();
     state.current = Some(key.clone());
+    if let Some(t) = state.task_mut(&key) {
+        t.started_at.get_or_insert_with(clock::now_rfc3339);
+    }
     cx.save(state)?;
+    let _span = tracing::debug_span!("task", key = %key).entered();
     let mut tries = 0;
     loop {
         tries += 1;
@@ -813,6 +819,7 @@ fn implement_task(
             "implement",
             Duration::from_millis(timeout_ms),
         )?;
+        tracing::debug!(ms = millis(started.elapsed()), outcome = %implement.outcome.describe(), "implemented");
         if implement.outcome == Outcome::Interrupted {
             return interrupted(cx, state).map(|r| Some(r.stop));
         }
@@ -833,6 +840,11 @@ fn implement_task(
         {
             failure = Some(reason);
         }
+        tracing::debug!(
+            ms = millis(started.elapsed()),
+            ok = failure.is_none(),
+            "checked and committed"
+        );
         match failure {
             None => {
                 complete(
@@ -914,7 +926,13 @@ fn complete(
 ) -> Result<(), RunError> {
     let key = task.task.key.as_str();
     let commit = run_tip(cx, state)?;
+    let t0 = std::time::Instant::now();
     let diff = cx.repo.diff_commits(oid(parent)?, oid(&commit)?)?;
+    tracing::debug!(
+        ms = millis(t0.elapsed()),
+        files = diff.files.len(),
+        "diff captured"
+    );
     let qa_result = qa_summary(qa);
     write_task_evidence(
         &state.artifacts,
@@ -931,12 +949,15 @@ fn complete(
         &diff,
     )
     .ctx(|| format!("writing the evidence of {key}"))?;
+    tracing::debug!(ms = millis(t0.elapsed()), "evidence written");
     if let Some(t) = state.task_mut(key) {
         t.status = TaskStatus::Done;
         t.attempts = attempt;
         t.commit = Some(commit.clone());
         t.duration_ms = Some(duration_ms);
         t.qa_result = Some(qa_result.to_string());
+        t.started_at.get_or_insert_with(clock::now_rfc3339);
+        t.finished_at = Some(clock::now_rfc3339());
     }
     state.current = None;
     cx.save(state)?;
@@ -984,7 +1005,12 @@ fn commit_task(
     }
     .render();
     let git = GitCli::new(&state.worktree);
-    git.add_all(&local_excludes(cx, &state.change))?;
+    // Our local data lives in the main worktree; only manual mode commits there.
+    let excludes = match state.mode {
+        Mode::Manual => local_excludes(cx, &state.change),
+        Mode::Implementer { .. } => Vec::new(),
+    };
+    git.add_all(&excludes)?;
     match git.commit(&message, state.no_verify) {
         Ok(()) => Ok(Ok(())),
         Err(GitError::Cli { stderr, .. }) => Ok(Err(format!("git commit refused: {stderr}"))),

@@ -68,6 +68,11 @@ pub struct TaskState {
     pub commit: Option<String>,
     pub duration_ms: Option<u64>,
     pub qa_result: Option<String>,
+    /// When the task was first started and when its commit was recorded (RFC 3339 UTC).
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
 }
 
 /// How tasks are applied.
