@@ -12,4 +12,4 @@ mod worktree;
 
 pub use cli::{GitCli, REPO_ENV_VARS};
 pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit};
-pub use worktree::WorktreeEntry;
+pub use worktree::{LARGE_TREE, WorktreeEntry};

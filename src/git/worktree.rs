@@ -7,6 +7,12 @@ use std::process::Stdio;
 
 use super::{GitCli, GitError};
 
+/// Settings for git commands in a worktree we own (the run's): git's own large-repository
+/// profile — index format v4, no trailing index checksum to recompute on every write, the
+/// untracked cache. They change only how that worktree's index is stored, never what is
+/// committed, and are passed per command (`-c`), so the user's configuration is untouched.
+pub const LARGE_TREE: &[&str] = &["-c", "feature.manyFiles=true"];
+
 /// One entry of `git worktree list --porcelain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorktreeEntry {
@@ -87,11 +93,11 @@ impl GitCli {
     }
 
     /// Stage everything (respecting .gitignore) except `excluded` paths (relative to the
-    /// worktree root). The untracked cache speeds up the scan in large trees; it only touches
-    /// this worktree's index.
-    pub fn add_all(&self, excluded: &[String]) -> Result<(), GitError> {
-        let mut args: Vec<String> = ["-c", "core.untrackedCache=true", "add", "-A"]
+    /// worktree root). `tuning` is `LARGE_TREE` for the run's own worktree.
+    pub fn add_all(&self, excluded: &[String], tuning: &[&str]) -> Result<(), GitError> {
+        let mut args: Vec<String> = tuning
             .iter()
+            .chain(["add", "-A"].iter())
             .map(|s| s.to_string())
             .collect();
         if !excluded.is_empty() {
@@ -104,17 +110,16 @@ impl GitCli {
 
     /// `git commit --cleanup=verbatim -F -` (hooks and signing apply), allowing an empty commit
     /// as evidence for a task that changed nothing. Returns git's stderr on failure.
-    pub fn commit(&self, message: &str, no_verify: bool) -> Result<(), GitError> {
-        let mut args = vec![
-            "-c",
-            "core.untrackedCache=true",
+    pub fn commit(&self, message: &str, no_verify: bool, tuning: &[&str]) -> Result<(), GitError> {
+        let mut args = tuning.to_vec();
+        args.extend([
             "commit",
             "--quiet",
             "--allow-empty",
             "--cleanup=verbatim",
             "-F",
             "-",
-        ];
+        ]);
         if no_verify {
             args.push("--no-verify");
         }

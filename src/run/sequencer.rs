@@ -26,7 +26,7 @@ use super::state::{
 use super::tick::tick;
 use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
-use crate::git::{GitCli, GitError, Head, Repo};
+use crate::git::{GitCli, GitError, Head, LARGE_TREE, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::plan::PlannedTask;
 use crate::planning::{Planned, PlanningError, TasksSource, plan_change};
@@ -1005,13 +1005,14 @@ fn commit_task(
     }
     .render();
     let git = GitCli::new(&state.worktree);
-    // Our local data lives in the main worktree; only manual mode commits there.
-    let excludes = match state.mode {
-        Mode::Manual => local_excludes(cx, &state.change),
-        Mode::Implementer { .. } => Vec::new(),
+    // Our local data lives in the main worktree; only manual mode commits there, and only in
+    // our own worktree do we choose how the index is stored.
+    let (excludes, tuning) = match state.mode {
+        Mode::Manual => (local_excludes(cx, &state.change), &[][..]),
+        Mode::Implementer { .. } => (Vec::new(), LARGE_TREE),
     };
-    git.add_all(&excludes)?;
-    match git.commit(&message, state.no_verify) {
+    git.add_all(&excludes, tuning)?;
+    match git.commit(&message, state.no_verify, tuning) {
         Ok(()) => Ok(Ok(())),
         Err(GitError::Cli { stderr, .. }) => Ok(Err(format!("git commit refused: {stderr}"))),
         Err(e) => Err(e.into()),
@@ -1157,9 +1158,10 @@ fn run_logged(
         let _ = layout.save(&s);
     })
     .ctx(|| format!("running {}", argv.first().map_or("", String::as_str)))?;
+    // Cleared in memory only: the next save records it, and a stale pgid left by a crash in
+    // between is harmless (`kill_orphan_group` checks the process still works here).
     if pgid.is_some() {
         state.child_pgid = None;
-        cx.save(state)?;
     }
     Ok(finished)
 }
