@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod diag;
+pub mod evidence;
 pub mod git;
 pub mod ids;
 pub mod plan;

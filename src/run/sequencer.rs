@@ -21,11 +21,14 @@ use super::events::Event;
 use super::message::{TaskMessage, Trailers, one_line};
 use super::process::{self, Outcome, Spec};
 use super::state::{
-    Failure, Layout, Mode, QaSnapshot, RunState, RunStatus, STATE_SCHEMA, TaskState, TaskStatus,
+    Failure, Layout, Mode, QaSnapshot, QaState, RunState, RunStatus, STATE_SCHEMA, TaskState,
+    TaskStatus,
 };
 use super::tick::tick;
 use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
+use crate::evidence::build::summarize;
+use crate::evidence::summary::Summary;
 use crate::git::{GitCli, GitError, Head, LARGE_TREE, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::plan::PlannedTask;
@@ -113,6 +116,34 @@ impl Context<'_> {
         self.layout
             .save(state)
             .ctx(|| format!("saving the state of {}", state.run_id))
+    }
+
+    /// Write `summary.json` for reviewers (atomically; readable while the run goes on).
+    /// Approvals and retention recorded in an earlier summary are carried over.
+    fn write_summary(&self, state: &RunState) -> Result<(), RunError> {
+        let path = state.artifacts.join("summary.json");
+        let previous: Option<Summary> = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let (retention, approvals) = previous
+            .filter(|p| p.run_id == state.run_id.as_str())
+            .map(|p| {
+                // Only what approvals and cleanup decided is kept; the rest follows the status.
+                let decided = p.retention.marker.is_some()
+                    || matches!(p.retention.state.as_str(), "eligible" | "purged");
+                (
+                    if decided {
+                        p.retention
+                    } else {
+                        Default::default()
+                    },
+                    p.approvals,
+                )
+            })
+            .unwrap_or_default();
+        let head = self.repo.ref_oid(&state.run_branch).map(|o| o.to_string());
+        let summary = summarize(state, head, None, retention, approvals);
+        write_json(&path, &summary).ctx(|| format!("writing {}", path.display()))
     }
 }
 
@@ -237,6 +268,8 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         seed: planned.plan.seed,
         strategy: planned.plan.strategy,
         plan_hash: planned.plan.plan_hash.clone(),
+        planner_version: planned.plan.planner_version,
+        planner_fallback: planned.plan.fallback.as_ref().map(|f| f.reason.clone()),
         max_attempts,
         no_verify: opts.no_verify,
         qa: cx.config.qa.iter().map(QaSnapshot::from).collect(),
@@ -252,6 +285,10 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
                 qa_result: None,
                 started_at: None,
                 finished_at: None,
+                files_touched: Vec::new(),
+                lines_added: 0,
+                lines_removed: 0,
+                qa: Vec::new(),
             })
             .collect(),
         current: None,
@@ -265,6 +302,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
     write_json(&cx.layout.plan_file(&state.change, &run_id), &planned)
         .ctx(|| "saving the plan".into())?;
     cx.save(&mut state)?;
+    cx.write_summary(&state)?;
     cx.emit(Event::RunStarted {
         state: &state,
         fallback: planned.plan.fallback.is_some(),
@@ -396,6 +434,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
     state.finished_at = Some(clock::now_rfc3339());
     state.finish_note = (!notes.is_empty()).then(|| notes.join("; "));
     cx.save(&mut state)?;
+    cx.write_summary(&state)?;
     cx.emit(Event::RunAborted { state: &state });
     Ok(Report {
         stop: Stop::Aborted,
@@ -666,6 +705,7 @@ fn cancelled(cx: &Context<'_>) -> bool {
 
 fn interrupted(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError> {
     cx.save(state)?;
+    cx.write_summary(state)?;
     Ok(Report {
         stop: Stop::Interrupted,
         state: Some(state.clone()),
@@ -681,6 +721,7 @@ fn pause(
     state.status = RunStatus::Paused;
     state.current = Some(task.task.key.clone());
     cx.save(state)?;
+    cx.write_summary(state)?;
     cx.emit(Event::Paused {
         state,
         key: &task.task.key,
@@ -902,6 +943,7 @@ fn fail_run(
         log: logs.to_path_buf(),
     });
     cx.save(state)?;
+    cx.write_summary(state)?;
     cx.emit(Event::TaskFailed {
         state,
         key,
@@ -958,9 +1000,22 @@ fn complete(
         t.qa_result = Some(qa_result.to_string());
         t.started_at.get_or_insert_with(clock::now_rfc3339);
         t.finished_at = Some(clock::now_rfc3339());
+        t.files_touched = diff.files.iter().map(|f| f.path.clone()).collect();
+        t.lines_added = diff.files.iter().map(|f| f.added as u64).sum();
+        t.lines_removed = diff.files.iter().map(|f| f.removed as u64).sum();
+        t.qa = qa
+            .iter()
+            .map(|r| QaState {
+                name: r.name.clone(),
+                result: r.result.to_string(),
+                duration_ms: r.duration_ms,
+                log: r.log.clone(),
+            })
+            .collect();
     }
     state.current = None;
     cx.save(state)?;
+    cx.write_summary(state)?;
     cx.emit(Event::TaskCompleted {
         state,
         key,
@@ -1258,6 +1313,7 @@ fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError
     state.finished_at = Some(clock::now_rfc3339());
     state.finish_note = Some(note);
     cx.save(state)?;
+    cx.write_summary(state)?;
     cx.emit(Event::RunSucceeded { state });
     Ok(Report {
         stop: Stop::Succeeded,

@@ -73,6 +73,24 @@ pub struct TaskState {
     pub started_at: Option<String>,
     #[serde(default)]
     pub finished_at: Option<String>,
+    /// What the task's commit changed (from its evidence).
+    #[serde(default)]
+    pub files_touched: Vec<String>,
+    #[serde(default)]
+    pub lines_added: u64,
+    #[serde(default)]
+    pub lines_removed: u64,
+    #[serde(default)]
+    pub qa: Vec<QaState>,
+}
+
+/// One QA command's result for the task's successful attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QaState {
+    pub name: String,
+    pub result: String,
+    pub duration_ms: u64,
+    pub log: PathBuf,
 }
 
 /// How tasks are applied.
@@ -112,6 +130,11 @@ pub struct RunState {
     pub seed: Seed,
     pub strategy: Strategy,
     pub plan_hash: PlanHash,
+    #[serde(default)]
+    pub planner_version: u32,
+    /// Why the plan was decomposed by file, when it was.
+    #[serde(default)]
+    pub planner_fallback: Option<String>,
     pub max_attempts: u32,
     pub no_verify: bool,
     pub qa: Vec<QaSnapshot>,

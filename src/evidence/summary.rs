@@ -1,0 +1,96 @@
+//! `summary.json`: the reviewable record of one run, written atomically at the end of every run
+//! (success, failure, abort) and while it runs. Its JSON Schema is `docs/summary.schema.json`.
+
+use serde::{Deserialize, Serialize};
+
+/// Bump when a field changes meaning or is removed; adding optional fields keeps the version.
+pub const SUMMARY_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub change: String,
+    pub run_id: String,
+    /// `running`, `paused`, `failed`, `succeeded` or `aborted`.
+    pub status: String,
+    pub seed: u64,
+    pub strategy: String,
+    pub planner_version: u32,
+    pub plan_hash: String,
+    /// Set when the plan was decomposed by file (tasks.md missing or without tasks).
+    pub planner_fallback: Option<String>,
+    /// The change branch's commit the run started from, and the run branch's last commit.
+    pub base_commit: String,
+    pub head_commit: Option<String>,
+    pub run_branch: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub tasks: Vec<TaskSummary>,
+    pub totals: Totals,
+    pub retention: Retention,
+    pub approvals: Vec<Approval>,
+    /// The implementer audit log's head when this summary was written (tail-cut detection).
+    pub audit_anchor: Option<AuditAnchor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub task_id: String,
+    pub title: String,
+    /// `pending`, `done`, `skipped` or `failed`.
+    pub status: String,
+    pub commit: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub files_touched: Vec<String>,
+    pub lines_added: u64,
+    pub lines_removed: u64,
+    /// `pass`, `fail`, `skipped` (no QA commands), or null when not run.
+    pub qa_result: Option<String>,
+    pub qa: Vec<QaSummary>,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaSummary {
+    pub name: String,
+    pub result: String,
+    pub duration_ms: u64,
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub tasks: u32,
+    pub done: u32,
+    pub skipped: u32,
+    pub failed: u32,
+    pub files_touched: u32,
+    pub lines_added: u64,
+    pub lines_removed: u64,
+    pub duration_ms: u64,
+}
+
+/// Retention state (filled in by approvals and cleanup).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Retention {
+    /// `active`, `retained`, `eligible`, `purged`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub role: String,
+    pub by: String,
+    pub at: String,
+    pub note: Option<String>,
+    pub decision: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchor {
+    pub log: String,
+    pub seq: u64,
+    pub hash: String,
+}

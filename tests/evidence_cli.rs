@@ -1,0 +1,113 @@
+//! The evidence a run leaves: summary.json valid against docs/summary.schema.json and
+//! consistent with the plan and the commits.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::TestRepo;
+use serde_json::Value;
+
+const TASKS: &str = "\
+## Phase 1
+
+- [ ] T001 Create `a.txt`
+- [ ] T002 [P] Create `b.txt`
+- [ ] T003 [P] Create `c.txt`
+";
+
+const IMPL: &str = "echo \"$MICROLOOP_TASK_ID\" >> \"out-$MICROLOOP_TASK_ID.txt\"";
+
+fn schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary.schema.json"),
+    )
+    .unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn assert_valid(summary: &Value) {
+    let v = schema();
+    let errors: Vec<String> = v.iter_errors(summary).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "summary.json invalid: {errors:#?}\n{summary:#}"
+    );
+}
+
+fn summary_of(repo: &TestRepo) -> (Value, PathBuf) {
+    let state = repo.run(&["status", "--json"]).expect(0).json();
+    let artifacts = PathBuf::from(state["runs"][0]["artifacts"].as_str().unwrap());
+    let path = artifacts.join("summary.json");
+    (
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap(),
+        path,
+    )
+}
+
+#[test]
+fn successful_run_summary_is_valid_and_matches_plan_and_commits() {
+    let repo = TestRepo::with_change(TASKS);
+    let plan = repo.run(&["plan", "--json"]).expect(0).json();
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let (s, _) = summary_of(&repo);
+    assert_valid(&s);
+    assert_eq!(s["status"], "succeeded");
+    assert_eq!(s["plan_hash"], plan["plan_hash"]);
+    assert_eq!(s["seed"], 42);
+    assert_eq!(s["totals"]["done"], 3);
+    let tasks = s["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    for t in tasks {
+        let commit = t["commit"].as_str().unwrap();
+        let trailers = repo.git(&[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Microloop-Task,valueonly)%(trailers:key=Microloop-Run,valueonly)%(trailers:key=Microloop-Plan,valueonly)",
+            commit,
+        ]);
+        let lines: Vec<&str> = trailers.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            lines,
+            [
+                t["task_id"].as_str().unwrap(),
+                s["run_id"].as_str().unwrap(),
+                s["plan_hash"].as_str().unwrap()
+            ]
+        );
+        assert!(t["files_touched"].as_array().unwrap().len() >= 2);
+        assert!(t["duration_ms"].as_u64().is_some());
+        assert_eq!(t["qa_result"], "skipped");
+    }
+    assert_eq!(s["head_commit"].as_str().unwrap(), repo.rev("HEAD"));
+}
+
+#[test]
+fn failed_aborted_and_paused_runs_leave_valid_summaries() {
+    let repo = TestRepo::with_change(TASKS);
+    repo.write(
+        ".microloop.toml",
+        "[[qa]]\nname = \"never\"\ncommand = [\"false\"]\n",
+    );
+    repo.commit_all("qa");
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(1);
+    let (s, _) = summary_of(&repo);
+    assert_valid(&s);
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["retention"]["state"], "retained");
+    assert_eq!(s["retention"]["reason"], "retained_failed");
+    assert_eq!(s["tasks"][0]["status"], "failed");
+    repo.run(&["abort"]).expect(0);
+    let (s, _) = summary_of(&repo);
+    assert_valid(&s);
+    assert_eq!(s["status"], "aborted");
+
+    let manual = TestRepo::with_change(TASKS);
+    manual.run(&["run", "--manual"]).expect(0);
+    let (s, _) = summary_of(&manual);
+    assert_valid(&s);
+    assert_eq!(s["status"], "paused");
+    assert_eq!(s["retention"]["state"], "active");
+}
