@@ -111,3 +111,20 @@ fn failed_aborted_and_paused_runs_leave_valid_summaries() {
     assert_eq!(s["status"], "paused");
     assert_eq!(s["retention"]["state"], "active");
 }
+
+#[test]
+fn show_reads_the_evidence_of_latest_or_a_prefix() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let out = repo.run(&["show"]).expect(0).stdout();
+    assert!(out.contains("— succeeded"), "{out}");
+    for t in ["T001", "T002", "T003"] {
+        assert!(out.contains(t), "{out}");
+    }
+    assert!(out.contains("3 done, 0 skipped, 0 failed of 3"), "{out}");
+    let v = repo.run(&["show", "run-", "--json"]).expect(0).json();
+    assert_eq!(v["commits_verified"], true);
+    assert_eq!(v["summary"]["tasks"].as_array().unwrap().len(), 3);
+    repo.run(&["show", "run-nope"]).expect(2);
+}

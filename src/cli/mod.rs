@@ -13,6 +13,7 @@ use commands::demo::{DemoArgs, cmd_demo};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
+use commands::show::{ShowArgs, cmd_show};
 use commands::status::{StatusArgs, cmd_status};
 pub use error::{CliError, Exit};
 
@@ -63,6 +64,7 @@ pub enum Command {
     /// End the run: its branch and evidence are kept (retained); you are back where you were.
     Abort(SequenceArgs),
     Status(StatusArgs),
+    Show(ShowArgs),
     Demo(DemoArgs),
 }
 
@@ -76,6 +78,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Skip(args) => cmd_skip(args, &err),
         Command::Abort(args) => cmd_abort(args, &err),
         Command::Status(args) => cmd_status(args, &err),
+        Command::Show(args) => cmd_show(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

@@ -274,6 +274,13 @@ impl Repo {
         self.inner.refname_to_id(refname).ok()
     }
 
+    /// One commit (by full hex id) with its trailers; `None` if it does not exist.
+    pub fn trailer_commit(&self, hex: &str) -> Option<TrailerCommit> {
+        let oid = git2::Oid::from_str(hex).ok()?;
+        let commit = self.inner.find_commit(oid).ok()?;
+        Some(to_trailer_commit(&commit))
+    }
+
     /// Commits reachable from `tip` but not from `base`, oldest first, with their trailers.
     pub fn commits_between(
         &self,
@@ -295,20 +302,7 @@ impl Repo {
                 .inner
                 .find_commit(oid)
                 .context(|| format!("reading commit {oid}"))?;
-            let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-            let trailers = git2::message_trailers_strs(&message)
-                .map(|t| {
-                    t.iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(TrailerCommit {
-                oid,
-                summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default())
-                    .into_owned(),
-                trailers,
-            });
+            out.push(to_trailer_commit(&commit));
         }
         Ok(out)
     }
@@ -438,6 +432,22 @@ impl Repo {
         }
         out.files.push(change);
         Ok(())
+    }
+}
+
+fn to_trailer_commit(commit: &git2::Commit<'_>) -> TrailerCommit {
+    let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    let trailers = git2::message_trailers_strs(&message)
+        .map(|t| {
+            t.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    TrailerCommit {
+        oid: commit.id(),
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+        trailers,
     }
 }
 

@@ -5,4 +5,5 @@ pub mod demo;
 pub mod plan;
 pub mod run;
 pub mod sequence;
+pub mod show;
 pub mod status;

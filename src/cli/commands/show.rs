@@ -1,0 +1,228 @@
+//! `git microloop show`: one run's evidence, readable — tasks, commits, timings, QA, files —
+//! from summary.json, checked against the commits themselves.
+
+use clap::Args;
+
+use crate::cli::context::Workspace;
+use crate::cli::error::CliError;
+use crate::cli::output::{BOLD, DIM, Err, GOOD, Out, WARN, paint};
+use crate::evidence::summary::Summary;
+use crate::ids::ChangeId;
+use crate::run::{Layout, RunState};
+
+/// Show one run's evidence: tasks, commits, timings, QA results and files.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  git microloop show                  # the latest run of the current change
+  git microloop show run-20261124T10  # any unique prefix of a run id
+  git microloop show latest --json")]
+pub struct ShowArgs {
+    /// A run id, a unique prefix of one, or `latest`.
+    #[arg(default_value = "latest", value_name = "RUN")]
+    pub run: String,
+    /// The change, for `latest` (default: from the branch name, else the only change folder).
+    #[arg(long, value_name = "CH")]
+    pub change: Option<String>,
+    /// Print the summary (with a `commits_verified` field) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn cmd_show(args: &ShowArgs, err: &Err) -> Result<(), CliError> {
+    let ws = Workspace::open()?;
+    let layout = Layout::new(ws.repo.common_dir());
+    let state = find_run(&ws, &layout, &args.run, args.change.as_deref())?;
+    let path = state.artifacts.join("summary.json");
+    let summary: Summary = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::usage(format!("{} is not a valid summary: {e}", path.display()))
+        })?,
+        Err(e) => {
+            return Err(CliError::usage(format!("cannot read {}", path.display()))
+                .cause(e.to_string())
+                .hint("its artifacts may have been purged; `git microloop status` shows the run"));
+        }
+    };
+    let checks = verify_commits(&ws, &summary);
+    let mut out = Out::new();
+    if args.json {
+        out.json(&serde_json::json!({
+            "summary": summary,
+            "commits_verified": checks.iter().all(|c| c.is_none()),
+            "commit_problems": checks.iter().flatten().collect::<Vec<_>>(),
+        }))?;
+    } else {
+        print_summary(&mut out, &summary, &checks, &state)?;
+    }
+    out.flush()?;
+    for problem in checks.iter().flatten() {
+        err.warn(problem);
+    }
+    Ok(())
+}
+
+/// For each task, `None` if its commit exists and carries matching trailers, else the problem.
+fn verify_commits(ws: &Workspace, s: &Summary) -> Vec<Option<String>> {
+    s.tasks
+        .iter()
+        .map(|t| {
+            let commit = t.commit.as_deref()?;
+            let Some(c) = ws.repo.trailer_commit(commit) else {
+                return Some(format!("{}: commit {commit} is missing", t.task_id));
+            };
+            let ok = c.trailer("Microloop-Task") == Some(t.task_id.as_str())
+                && c.trailer("Microloop-Run") == Some(s.run_id.as_str())
+                && c.trailer("Microloop-Plan") == Some(s.plan_hash.as_str());
+            (!ok).then(|| {
+                format!(
+                    "{}: commit {commit} does not carry this run's trailers",
+                    t.task_id
+                )
+            })
+        })
+        .collect()
+}
+
+fn print_summary(
+    out: &mut Out,
+    s: &Summary,
+    checks: &[Option<String>],
+    state: &RunState,
+) -> std::io::Result<()> {
+    out.line(&format!(
+        "{} {} of {} — {}",
+        paint(BOLD, "Run"),
+        s.run_id,
+        s.change,
+        s.status
+    ))?;
+    out.line(&format!(
+        "  plan {} · seed {} · strategy {} · planner v{}",
+        s.plan_hash, s.seed, s.strategy, s.planner_version
+    ))?;
+    if let Some(f) = &s.planner_fallback {
+        out.line(&format!("  fallback plan: {f}"))?;
+    }
+    out.line(&format!(
+        "  {} → {} on {}",
+        short(&s.base_commit),
+        s.head_commit.as_deref().map_or("-", short),
+        s.run_branch.trim_start_matches("refs/heads/")
+    ))?;
+    out.line(&format!(
+        "  started {}{}",
+        s.started_at,
+        s.finished_at
+            .as_deref()
+            .map_or(String::new(), |f| format!(" · finished {f}"))
+    ))?;
+    out.line("")?;
+    out.line(&paint(
+        DIM,
+        "  task        status   commit        files     +/-     QA       time",
+    ))?;
+    for (t, check) in s.tasks.iter().zip(checks) {
+        let mark = if check.is_some() {
+            paint(WARN, "✗")
+        } else if t.status == "done" {
+            paint(GOOD, "✓")
+        } else {
+            " ".to_string()
+        };
+        out.line(&format!(
+            "{mark} {:<10}  {:<7}  {:<12}  {:>5}  {:>9}  {:<7}  {}",
+            t.task_id,
+            t.status,
+            t.commit.as_deref().map_or("-", short),
+            t.files_touched.len(),
+            format!("+{} −{}", t.lines_added, t.lines_removed),
+            t.qa_result.as_deref().unwrap_or("-"),
+            t.duration_ms
+                .map_or("-".to_string(), |d| format!("{:.1} s", d as f64 / 1000.0)),
+        ))?;
+        out.line(&paint(DIM, &format!("    {}", t.title)))?;
+        for q in &t.qa {
+            out.line(&paint(
+                DIM,
+                &format!(
+                    "    QA {} {} ({} ms) {}",
+                    q.name, q.result, q.duration_ms, q.log
+                ),
+            ))?;
+        }
+    }
+    let tot = &s.totals;
+    out.line("")?;
+    out.line(&format!(
+        "  {} done, {} skipped, {} failed of {} · {} files · +{} −{} · {:.1} s",
+        tot.done,
+        tot.skipped,
+        tot.failed,
+        tot.tasks,
+        tot.files_touched,
+        tot.lines_added,
+        tot.lines_removed,
+        tot.duration_ms as f64 / 1000.0
+    ))?;
+    out.line(&format!(
+        "  retention: {}{}",
+        s.retention.state,
+        s.retention
+            .reason
+            .as_deref()
+            .map_or(String::new(), |r| format!(" ({r})"))
+    ))?;
+    out.line(&format!("  evidence: {}", state.artifacts.display()))
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(12)]
+}
+
+/// `latest` (of the change) or a unique prefix of a run id (of any change).
+pub fn find_run(
+    ws: &Workspace,
+    layout: &Layout,
+    wanted: &str,
+    change: Option<&str>,
+) -> Result<RunState, CliError> {
+    let pattern = &ws.config.change.pattern;
+    if wanted == "latest" {
+        let change = ws.change(change)?;
+        let run = layout.runs(&change).pop().ok_or_else(|| {
+            CliError::usage(format!("{change} has no runs yet"))
+                .hint("start one with: git microloop run")
+        })?;
+        return layout
+            .load(&change, &run)
+            .map_err(|e| CliError::usage(e.to_string()));
+    }
+    let mut matches = Vec::new();
+    for c in layout.changes() {
+        let Ok(c) = ChangeId::parse(&c, pattern) else {
+            continue;
+        };
+        for r in layout.runs(&c) {
+            if r.as_str().starts_with(wanted) {
+                matches.push((c.clone(), r));
+            }
+        }
+    }
+    match matches.as_slice() {
+        [(c, r)] => layout
+            .load(c, r)
+            .map_err(|e| CliError::usage(e.to_string())),
+        [] => Err(CliError::usage(format!("no run matches {wanted:?}"))
+            .hint("`git microloop status` lists the runs")),
+        many => Err(CliError::usage(format!(
+            "{wanted:?} matches {} runs: {}",
+            many.len(),
+            many.iter()
+                .take(5)
+                .map(|(_, r)| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .hint("give more of the run id")),
+    }
+}
