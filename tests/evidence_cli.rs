@@ -128,3 +128,40 @@ fn show_reads_the_evidence_of_latest_or_a_prefix() {
     assert_eq!(v["summary"]["tasks"].as_array().unwrap().len(), 3);
     repo.run(&["show", "run-nope"]).expect(2);
 }
+
+#[test]
+fn notifier_hears_results_and_its_failures_never_fail_the_run() {
+    let repo = TestRepo::with_change(TASKS);
+    let inbox = repo.outside().join("inbox.json");
+    let notifier = repo.script("notify.sh", &format!("cat > '{}'", inbox.display()));
+    repo.write(
+        ".microloop.toml",
+        &format!("[notify]\ncommand = [\"{notifier}\"]\nroles = [\"PM\", \"QA\"]\n"),
+    );
+    repo.commit_all("notify");
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let heard: Value = serde_json::from_slice(&std::fs::read(&inbox).unwrap()).unwrap();
+    assert_eq!(heard["event"], "run_succeeded");
+    assert_eq!(heard["roles"], serde_json::json!(["PM", "QA"]));
+    assert_eq!(heard["tasks_done"], 3);
+
+    for (name, body) in [("fails.sh", "exit 7"), ("hangs.sh", "sleep 30")] {
+        let other = TestRepo::with_change(TASKS);
+        let bad = other.script(name, body);
+        other.write(
+            ".microloop.toml",
+            &format!("[notify]\ncommand = [\"{bad}\"]\ntimeout = \"1s\"\n"),
+        );
+        other.commit_all("notify");
+        let imp = other.script("impl.sh", IMPL);
+        let started = std::time::Instant::now();
+        let r = other.run(&["run", "--implementer", "--", &imp]).expect(0);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert!(
+            r.stderr().contains("notification of run_succeeded failed"),
+            "{}",
+            r.stderr()
+        );
+    }
+}

@@ -89,6 +89,12 @@ pub fn print_event(err: &Err, e: &Event<'_>) {
         Event::TaskSkipped { key, .. } => err.note(&format!("      {key} skipped")),
         Event::Paused { .. } => {}
         Event::RunSucceeded { .. } | Event::RunFailed { .. } | Event::RunAborted { .. } => {}
+        Event::NotificationFailed {
+            event, reason, log, ..
+        } => err.warn(&format!(
+            "notification of {event} failed: {reason} (see {}); the run is not affected",
+            log.display()
+        )),
         Event::Note(n) => err.note(&format!("note: {n}")),
     }
 }

@@ -55,6 +55,13 @@ pub enum Event<'a> {
     RunAborted {
         state: &'a RunState,
     },
+    /// The notifier failed or hung; the run went on regardless.
+    NotificationFailed {
+        state: &'a RunState,
+        event: &'a str,
+        reason: String,
+        log: std::path::PathBuf,
+    },
     /// Something worth telling that is not a state change.
     Note(String),
 }

@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod events;
 pub mod message;
+pub mod notify;
 pub mod process;
 pub mod sequencer;
 pub mod state;

@@ -18,6 +18,8 @@ use crate::git::REPO_ENV_VARS;
 /// What to run.
 pub struct Spec<'a> {
     pub argv: &'a [String],
+    /// A file to read as standard input; `None` closes stdin.
+    pub stdin: Option<&'a Path>,
     pub cwd: &'a Path,
     pub env: &'a [(String, String)],
     pub stdout: &'a Path,
@@ -73,7 +75,10 @@ pub fn run(
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(spec.cwd)
-        .stdin(Stdio::null())
+        .stdin(match spec.stdin {
+            Some(p) => Stdio::from(File::open(p)?),
+            None => Stdio::null(),
+        })
         .stdout(File::create(spec.stdout)?)
         .stderr(File::create(spec.stderr)?);
     for var in REPO_ENV_VARS {
@@ -156,6 +161,7 @@ mod tests {
         let argv = vec!["sh".to_string(), "-c".to_string(), script.to_string()];
         let spec = Spec {
             argv: &argv,
+            stdin: None,
             cwd: dir.path(),
             env: &[("MICROLOOP_TASK_ID".into(), "T001".into())],
             stdout: &dir.path().join("out"),
@@ -192,6 +198,7 @@ mod tests {
         let argv = vec!["/nonexistent/program".to_string()];
         let spec = Spec {
             argv: &argv,
+            stdin: None,
             cwd: dir.path(),
             env: &[],
             stdout: &dir.path().join("out"),

@@ -953,6 +953,7 @@ fn fail_run(
         log: logs,
     });
     cx.emit(Event::RunFailed { state });
+    notify(cx, state, "run_failed");
     Ok(())
 }
 
@@ -1196,6 +1197,7 @@ fn run_logged(
     std::fs::create_dir_all(logs).ctx(|| format!("creating {}", logs.display()))?;
     let spec = Spec {
         argv,
+        stdin: None,
         cwd: &state.worktree,
         env,
         stdout: &logs.join(format!("{name}.out")),
@@ -1315,6 +1317,7 @@ fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError
     cx.save(state)?;
     cx.write_summary(state)?;
     cx.emit(Event::RunSucceeded { state });
+    notify(cx, state, "run_succeeded");
     Ok(Report {
         stop: Stop::Succeeded,
         state: Some(state.clone()),
@@ -1363,6 +1366,21 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
                 &tip[..12.min(tip.len())]
             ))
         }
+    }
+}
+
+/// Tell the configured notifier; a failure is reported and recorded, never fatal.
+fn notify(cx: &mut Context<'_>, state: &RunState, event: &str) {
+    let Some(n) = cx.config.notify.clone() else {
+        return;
+    };
+    if let Err((reason, log)) = super::notify::send(&n, event, state, cx.repo.workdir()) {
+        cx.emit(Event::NotificationFailed {
+            state,
+            event,
+            reason,
+            log,
+        });
     }
 }
 
