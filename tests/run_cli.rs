@@ -341,27 +341,9 @@ fn qa_timeout_kills_the_command_and_its_grandchild() {
         .parse()
         .unwrap();
     assert!(
-        process_gone(pid),
+        git_microloop::run::process::process_gone(pid),
         "grandchild {pid} outlived the QA timeout"
     );
-}
-
-/// Gone, or a zombie awaiting init (it no longer runs).
-fn process_gone(pid: i32) -> bool {
-    for _ in 0..200 {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(s)
-                if s.rsplit(')')
-                    .next()
-                    .is_some_and(|r| r.trim_start().starts_with('Z')) =>
-            {
-                return true;
-            }
-            Ok(_) => std::thread::sleep(Duration::from_millis(25)),
-        }
-    }
-    false
 }
 
 #[test]

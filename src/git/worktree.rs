@@ -22,28 +22,34 @@ pub struct WorktreeEntry {
 }
 
 impl GitCli {
-    /// `git worktree add --lock -b <branch> <path> <start>`: the run's isolated checkout, with
+    /// `git worktree add --lock [-b] <path> <branch|start>`: the run's isolated checkout, with
     /// the run branch checked out there so git itself refuses to delete it or check it out
-    /// elsewhere while the run lives.
+    /// elsewhere while the run lives. With `start`, the branch is created there; without, it
+    /// must exist.
     pub fn worktree_add(
         &self,
         path: &Path,
         branch: &str,
-        start: &str,
+        start: Option<&str>,
         reason: &str,
     ) -> Result<(), GitError> {
-        self.run([
-            "worktree".as_ref(),
-            "add".as_ref(),
-            "--quiet".as_ref(),
-            "--lock".as_ref(),
-            "--reason".as_ref(),
-            reason.as_ref(),
-            "-b".as_ref(),
-            branch.as_ref(),
-            path.as_os_str(),
-            start.as_ref(),
-        ] as [&std::ffi::OsStr; 10])?;
+        let mut args: Vec<&std::ffi::OsStr> = ["worktree", "add", "--quiet", "--lock", "--reason"]
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .collect();
+        args.push(reason.as_ref());
+        match start {
+            Some(start) => {
+                args.extend([
+                    std::ffi::OsStr::new("-b"),
+                    branch.as_ref(),
+                    path.as_os_str(),
+                ]);
+                args.push(start.as_ref());
+            }
+            None => args.extend([path.as_os_str(), branch.as_ref()]),
+        }
+        self.run(args)?;
         Ok(())
     }
 

@@ -22,17 +22,11 @@ pub struct QaRecord {
     pub log: PathBuf,
 }
 
-/// What a completed task left behind.
+/// What a completed task left behind: its facts, plus what its commit changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskEvidence<'a> {
-    pub task_id: &'a str,
-    pub title: &'a str,
-    pub commit: String,
-    pub parent: String,
-    pub duration_ms: Option<u64>,
-    pub attempts: u32,
-    pub qa_result: &'a str,
-    pub qa: &'a [QaRecord],
+    #[serde(flatten)]
+    pub done: Completed<'a>,
     pub files_touched: Vec<&'a str>,
     pub lines_added: usize,
     pub lines_removed: usize,
@@ -58,7 +52,9 @@ pub fn evidence_dir(artifacts: &Path) -> PathBuf {
 }
 
 /// A task's facts other than its diff.
+#[derive(Debug, Clone, Serialize)]
 pub struct Completed<'a> {
+    #[serde(rename = "task_id")]
     pub key: &'a str,
     pub title: &'a str,
     pub commit: String,
@@ -80,14 +76,7 @@ pub fn write_task_evidence(
     let diff_path = dir.join(format!("{name}.diff"));
     write_atomic(&diff_path, &diff.patch)?;
     let evidence = TaskEvidence {
-        task_id: done.key,
-        title: done.title,
-        commit: done.commit,
-        parent: done.parent,
-        duration_ms: done.duration_ms,
-        attempts: done.attempts,
-        qa_result: done.qa_result,
-        qa: done.qa,
+        done,
         files_touched: diff.files.iter().map(|f| f.path.as_str()).collect(),
         lines_added: diff.files.iter().map(|f| f.added).sum(),
         lines_removed: diff.files.iter().map(|f| f.removed).sum(),

@@ -138,6 +138,26 @@ fn exit_outcome(status: std::process::ExitStatus) -> Outcome {
     }
 }
 
+/// Whether `pid` no longer runs: gone, or a zombie waiting for its parent (init, for an
+/// orphan) to reap it. Waits up to five seconds. Used to prove timeouts kill whole trees.
+pub fn process_gone(pid: i32) -> bool {
+    for _ in 0..200 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            // The state letter follows the parenthesised command name.
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z')) =>
+            {
+                return true;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+    false
+}
+
 /// Kill a process group left by an earlier, killed git-microloop — but only if its leader still
 /// works in `cwd` (a recycled pid must never make us kill a stranger).
 pub fn kill_orphan_group(pgid: u32, cwd: &Path) {
@@ -219,24 +239,6 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        assert!(gone(pid), "grandchild {pid} survived the timeout");
-    }
-
-    /// Gone, or a zombie waiting for init to reap it (it no longer runs).
-    pub fn gone(pid: i32) -> bool {
-        for _ in 0..100 {
-            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                Err(_) => return true,
-                Ok(s)
-                    if s.rsplit(')')
-                        .next()
-                        .is_some_and(|r| r.trim_start().starts_with('Z')) =>
-                {
-                    return true;
-                }
-                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        false
+        assert!(process_gone(pid), "grandchild {pid} survived the timeout");
     }
 }

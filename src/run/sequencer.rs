@@ -314,7 +314,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         Mode::Implementer { .. } => user_git.worktree_add(
             &worktree,
             short_branch,
-            &state.base,
+            Some(&state.base),
             &format!("git-microloop run {run_id}"),
         )?,
     }
@@ -609,20 +609,11 @@ fn ensure_worktree(cx: &Context<'_>, state: &RunState) -> Result<(), RunError> {
     let _ = git.run(["worktree", "prune"]);
     let short = short_ref(&state.run_branch);
     let reason = format!("git-microloop run {}", state.run_id);
-    if cx.repo.ref_oid(&state.run_branch).is_some() {
-        git.run([
-            "worktree".as_ref(),
-            "add".as_ref(),
-            "--quiet".as_ref(),
-            "--lock".as_ref(),
-            "--reason".as_ref(),
-            reason.as_ref(),
-            state.worktree.as_os_str(),
-            short.as_ref(),
-        ] as [&std::ffi::OsStr; 8])?;
-    } else {
-        git.worktree_add(&state.worktree, short, &state.base, &reason)?;
-    }
+    let start = match cx.repo.ref_oid(&state.run_branch) {
+        Some(_) => None,
+        None => Some(state.base.as_str()),
+    };
+    git.worktree_add(&state.worktree, short, start, &reason)?;
     Ok(())
 }
 
@@ -794,23 +785,9 @@ fn manual_commit_current(
             Ok(Stop::Succeeded)
         }
         Err(reason) => {
-            let last = attempt >= state.max_attempts;
-            if let Some(t) = state.task_mut(&key) {
-                t.attempts = attempt;
-            }
-            if last {
-                fail_run(cx, state, &key, attempt, &reason, &logs)?;
+            if failed_attempt(cx, state, &key, attempt, attempt, &reason, &logs)? {
                 return Ok(Stop::Failed);
             }
-            cx.save(state)?;
-            cx.emit(Event::TaskFailed {
-                state,
-                key: &key,
-                attempt,
-                reason: &reason,
-                last,
-                log: &logs,
-            });
             Ok(Stop::Rejected)
         }
     }
@@ -900,27 +877,44 @@ fn implement_task(
                 return Ok(None);
             }
             Some(reason) => {
-                if let Some(t) = state.task_mut(&key) {
-                    t.attempts = attempt;
-                }
                 keep_leftovers(state, &format!("attempt-{attempt}"));
-                if tries >= state.max_attempts {
-                    fail_run(cx, state, &key, attempt, &reason, &logs)?;
+                if failed_attempt(cx, state, &key, attempt, tries, &reason, &logs)? {
                     return Ok(Some(Stop::Failed));
                 }
-                cx.save(state)?;
-                cx.emit(Event::TaskFailed {
-                    state,
-                    key: &key,
-                    attempt,
-                    reason: &reason,
-                    last: false,
-                    log: &logs,
-                });
                 GitCli::new(&state.worktree).reset_hard(&start_tip)?;
             }
         }
     }
+}
+
+/// Record a failed attempt. With no attempts left (`tries` this time round ≥ the limit), the
+/// run fails and this returns true; otherwise the attempt is reported and the caller retries.
+fn failed_attempt(
+    cx: &mut Context<'_>,
+    state: &mut RunState,
+    key: &str,
+    attempt: u32,
+    tries: u32,
+    reason: &str,
+    logs: &Path,
+) -> Result<bool, RunError> {
+    if let Some(t) = state.task_mut(key) {
+        t.attempts = attempt;
+    }
+    if tries >= state.max_attempts {
+        fail_run(cx, state, key, attempt, reason, logs)?;
+        return Ok(true);
+    }
+    cx.save(state)?;
+    cx.emit(Event::TaskFailed {
+        state,
+        key,
+        attempt,
+        reason,
+        last: false,
+        log: logs,
+    });
+    Ok(false)
 }
 
 fn fail_run(
