@@ -165,3 +165,49 @@ fn notifier_hears_results_and_its_failures_never_fail_the_run() {
         );
     }
 }
+
+#[test]
+fn log_lists_micro_task_commits_from_trailers_alone() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    // A fresh clone has no local artifacts: the log still reads everything it needs.
+    let clone = repo.outside().join("clone");
+    repo.git(&[
+        "clone",
+        "-q",
+        "--branch",
+        "change/CH-001",
+        repo.path().to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    let mut cmd = repo.cmd(&["log", "--json", "origin/main..HEAD"]);
+    cmd.current_dir(&clone);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["commits"].as_array().unwrap();
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["task_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["T001", "T002", "T003"]);
+    for r in rows {
+        assert_eq!(r["seed"], "42");
+        assert_eq!(r["qa"], "skipped");
+        assert!(
+            r["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "changes/CH-001/tasks.md")
+        );
+    }
+    let text = repo.run(&["log"]).expect(0).stdout();
+    assert!(text.contains("T002") && text.contains("run run-"), "{text}");
+}

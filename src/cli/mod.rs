@@ -10,6 +10,7 @@ pub mod progress;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::demo::{DemoArgs, cmd_demo};
+use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
@@ -65,6 +66,7 @@ pub enum Command {
     Abort(SequenceArgs),
     Status(StatusArgs),
     Show(ShowArgs),
+    Log(LogArgs),
     Demo(DemoArgs),
 }
 
@@ -79,6 +81,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Abort(args) => cmd_abort(args, &err),
         Command::Status(args) => cmd_status(args, &err),
         Command::Show(args) => cmd_show(args, &err),
+        Command::Log(args) => cmd_log(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

@@ -230,6 +230,8 @@ pub struct CommitDiff {
 #[derive(Debug, Clone)]
 pub struct TrailerCommit {
     pub oid: git2::Oid,
+    /// First parent (none for a root commit).
+    pub parent: Option<git2::Oid>,
     pub summary: String,
     pub trailers: Vec<(String, String)>,
 }
@@ -279,6 +281,40 @@ impl Repo {
         let oid = git2::Oid::from_str(hex).ok()?;
         let commit = self.inner.find_commit(oid).ok()?;
         Some(to_trailer_commit(&commit))
+    }
+
+    /// `git log RANGE` order (newest first) with trailers: `A..B`, or everything reachable from
+    /// a single revision; at most `max` commits.
+    pub fn log(&self, range: &str, max: Option<usize>) -> Result<Vec<TrailerCommit>, GitError> {
+        let spec = self
+            .inner
+            .revparse(range)
+            .context(|| format!("reading the range {range:?}"))?;
+        let mut walk = self
+            .inner
+            .revwalk()
+            .context(|| "starting a revwalk".into())?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .context(|| "sorting the revwalk".into())?;
+        let (from, to) = (spec.from().map(|o| o.id()), spec.to().map(|o| o.id()));
+        match (from, to, spec.mode().contains(git2::RevparseMode::RANGE)) {
+            (Some(from), Some(to), true) => {
+                walk.push(to).context(|| format!("walking from {to}"))?;
+                walk.hide(from).context(|| format!("hiding {from}"))?;
+            }
+            (Some(single), _, _) => walk.push(single).context(|| format!("walking {single}"))?,
+            _ => return Ok(Vec::new()),
+        }
+        let mut out = Vec::new();
+        for oid in walk.take(max.unwrap_or(usize::MAX)) {
+            let oid = oid.context(|| "walking commits".into())?;
+            let commit = self
+                .inner
+                .find_commit(oid)
+                .context(|| format!("reading commit {oid}"))?;
+            out.push(to_trailer_commit(&commit));
+        }
+        Ok(out)
     }
 
     /// Commits reachable from `tip` but not from `base`, oldest first, with their trailers.
@@ -446,6 +482,7 @@ fn to_trailer_commit(commit: &git2::Commit<'_>) -> TrailerCommit {
         .unwrap_or_default();
     TrailerCommit {
         oid: commit.id(),
+        parent: commit.parent_id(0).ok(),
         summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
         trailers,
     }

@@ -2,6 +2,7 @@
 //! function that does the work by calling the library.
 
 pub mod demo;
+pub mod log;
 pub mod plan;
 pub mod run;
 pub mod sequence;
