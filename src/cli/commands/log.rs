@@ -55,16 +55,13 @@ pub fn cmd_log(args: &LogArgs, _err: &Err) -> Result<(), CliError> {
         out.line(&format!("no micro-task commits in {range}"))?;
     } else {
         for r in &rows {
+            let plural = if r.files.len() == 1 { " " } else { "s" };
             out.line(&format!(
-                "{} {} {}  {}",
+                "{} {} QA {:<7} {:>3} file{plural}  {}",
                 paint(DIM, &r.commit[..12.min(r.commit.len())]),
                 paint(BOLD, &format!("{:<8}", r.task_id)),
-                format!(
-                    "QA {:<7} {:>3} file{}",
-                    r.qa.as_deref().unwrap_or("-"),
-                    r.files.len(),
-                    if r.files.len() == 1 { " " } else { "s" }
-                ),
+                r.qa.as_deref().unwrap_or("-"),
+                r.files.len(),
                 r.title
             ))?;
             out.line(&paint(
