@@ -211,3 +211,62 @@ fn log_lists_micro_task_commits_from_trailers_alone() {
     let text = repo.run(&["log"]).expect(0).stdout();
     assert!(text.contains("T002") && text.contains("run run-"), "{text}");
 }
+
+/// The file with the managed section of (kind, change) cut out.
+fn outside_section(text: &str, kind: &str, change: &str) -> String {
+    let begin = format!("<!-- git-microloop:begin {kind} {change} -->");
+    let end = format!("<!-- git-microloop:end {kind} {change} -->");
+    match (text.find(&begin), text.find(&end)) {
+        (Some(b), Some(e)) => format!("{}{}", &text[..b], &text[e + end.len()..]),
+        _ => text.to_string(),
+    }
+}
+
+#[test]
+fn running_a_change_twice_keeps_hand_written_text_byte_identical() {
+    let repo = TestRepo::with_change("## P\n\n- [ ] T001 First\n");
+    let hand_impact = "# Impact of CH-001\r\n\r\nWritten by hand — ünïcödé, | pipes |.\r\n";
+    let other_section = "<!-- git-microloop:begin plan CH-999 -->\nkeep me\n<!-- git-microloop:end plan CH-999 -->\n";
+    let hand_plan = format!("# Plan\n\nIntro by hand.\n\n{other_section}\nTrailing notes.");
+    repo.write("changes/CH-001/impact.md", hand_impact);
+    repo.write("docs/IMPLEMENTATION_PLAN.md", &hand_plan);
+    repo.commit_all("hand-written docs");
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let impact1 = repo.read("changes/CH-001/impact.md");
+    let plan1 = repo.read("docs/IMPLEMENTATION_PLAN.md");
+    assert!(impact1.starts_with(hand_impact), "{impact1}");
+    assert!(impact1.contains("| T001 |"));
+    assert!(
+        plan1.contains("Progress: 1 / 1 micro-tasks settled"),
+        "{plan1}"
+    );
+
+    // A second run of the same change (a new task), after more hand edits outside the sections.
+    let impact_edited = impact1.replace("Written by hand", "Edited by hand");
+    repo.write("changes/CH-001/impact.md", &impact_edited);
+    let mut tasks = repo.read("changes/CH-001/tasks.md");
+    tasks.push_str("- [ ] T002 Second\n");
+    repo.write("changes/CH-001/tasks.md", &tasks);
+    repo.commit_all("more work");
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let impact2 = repo.read("changes/CH-001/impact.md");
+    let plan2 = repo.read("docs/IMPLEMENTATION_PLAN.md");
+    assert_eq!(
+        outside_section(&impact2, "impact", "CH-001"),
+        outside_section(&impact_edited, "impact", "CH-001")
+    );
+    assert_eq!(
+        outside_section(&plan2, "plan", "CH-001"),
+        outside_section(&plan1, "plan", "CH-001")
+    );
+    assert!(
+        plan2.contains(other_section),
+        "another change's section was touched"
+    );
+    assert!(impact2.contains("| T002 |"), "{impact2}");
+    assert!(
+        plan2.contains("Progress: 2 / 2 micro-tasks settled"),
+        "{plan2}"
+    );
+}

@@ -111,9 +111,24 @@ fn each_open_task_becomes_one_commit_in_plan_order_with_trailers() {
             &format!("{base}..HEAD"),
         ]);
         let values: Vec<&str> = values.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(values.len(), 4);
+        assert_eq!(values.len(), 5, "4 task commits and the record commit");
         assert!(values.iter().all(|v| *v == want), "{key}: {values:?}");
     }
+    // The record commit closes the run: change, run, seed and plan, but no task.
+    let record = repo.git(&["log", "-1", "--format=%(trailers:only,unfold)", "HEAD"]);
+    assert!(record.contains("Microloop-Change: CH-001"), "{record}");
+    assert!(
+        record.contains(&format!("Microloop-Plan: {hash}")),
+        "{record}"
+    );
+    assert!(!record.contains("Microloop-Task"), "{record}");
+    let impact = repo.read("changes/CH-001/impact.md");
+    assert!(impact.contains("| T004 |"), "{impact}");
+    let progress = repo.read("docs/IMPLEMENTATION_PLAN.md");
+    assert!(
+        progress.contains("Progress: 4 / 4 micro-tasks settled"),
+        "{progress}"
+    );
     // Every checkbox was ticked, the work is there, and git is happy.
     let tasks = repo.read("changes/CH-001/tasks.md");
     assert_eq!(tasks.matches("[X]").count(), 4, "{tasks}");
@@ -281,7 +296,7 @@ fn task_text_never_reaches_a_shell() {
     }
     assert!(repo.outside().join("impl.sh").exists(), "home was wiped");
     assert_eq!(repo.read("title.txt").trim(), evil);
-    let subject = repo.git(&["log", "-1", "--format=%s"]);
+    let subject = repo.git(&["log", "-1", "--format=%s", "HEAD~1"]);
     assert_eq!(subject.trim(), format!("T001: {evil}"));
 }
 
@@ -299,7 +314,7 @@ fn task_text_cannot_forge_or_break_trailers() {
     let imp = repo.script("impl.sh", WRITE_TASK_FILE);
     repo.run(&["run", "--implementer", "--", &imp]).expect(0);
     assert_eq!(logged_tasks(&repo, &base), ["T001", "T002", "T003"]);
-    for rev in ["HEAD~2", "HEAD~1", "HEAD"] {
+    for rev in ["HEAD~3", "HEAD~2", "HEAD~1"] {
         let msg = repo.git(&["log", "-1", "--format=%B", rev]);
         let trailers = repo.git(&[
             "log",
@@ -510,6 +525,7 @@ fn manual_mode_qa_failure_keeps_the_run_paused() {
         "log",
         "-1",
         "--format=%(trailers:key=Microloop-QA,valueonly)",
+        "HEAD~1",
     ]);
     assert_eq!(qa.trim(), "pass");
 }

@@ -2,7 +2,7 @@
 //! and writes the file.
 
 use super::summary::{
-    AuditAnchor, QaSummary, Retention, SUMMARY_SCHEMA, Summary, TaskSummary, Totals,
+    AuditAnchor, Progress, QaSummary, Retention, SUMMARY_SCHEMA, Summary, TaskSummary, Totals,
 };
 use crate::run::{RunState, RunStatus, TaskStatus};
 
@@ -69,6 +69,10 @@ pub fn summarize(
         run_branch: state.run_branch.clone(),
         started_at: state.started_at.clone(),
         finished_at: state.finished_at.clone(),
+        plan_progress: Progress {
+            settled: state.plan_settled_before + totals.done + totals.skipped,
+            total: state.plan_total.max(totals.tasks),
+        },
         tasks,
         totals,
         retention: if retention.state.is_empty() {

@@ -2,4 +2,5 @@
 //! in `impact.md` and `docs/IMPLEMENTATION_PLAN.md`.
 
 pub mod build;
+pub mod sections;
 pub mod summary;

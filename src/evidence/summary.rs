@@ -27,6 +27,8 @@ pub struct Summary {
     pub finished_at: Option<String>,
     pub tasks: Vec<TaskSummary>,
     pub totals: Totals,
+    /// The change's whole plan: tasks settled (done or skipped, before or during this run).
+    pub plan_progress: Progress,
     pub retention: Retention,
     pub approvals: Vec<Approval>,
     /// The implementer audit log's head when this summary was written (tail-cut detection).
@@ -68,6 +70,12 @@ pub struct Totals {
     pub lines_added: u64,
     pub lines_removed: u64,
     pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub settled: u32,
+    pub total: u32,
 }
 
 /// Retention state (filled in by approvals and cleanup).

@@ -6,6 +6,7 @@ pub mod events;
 pub mod message;
 pub mod notify;
 pub mod process;
+pub mod record;
 pub mod sequencer;
 pub mod state;
 pub mod tick;

@@ -45,7 +45,9 @@ pub fn update_files(
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(_) => {
-                    notes.push(format!("{rel} is not UTF-8; its {kind} section was not updated"));
+                    notes.push(format!(
+                        "{rel} is not UTF-8; its {kind} section was not updated"
+                    ));
                     continue;
                 }
             },

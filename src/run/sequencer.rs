@@ -20,6 +20,7 @@ use super::capture::{Completed, QaRecord, safe_name, write_task_evidence};
 use super::events::Event;
 use super::message::{TaskMessage, Trailers, one_line};
 use super::process::{self, Outcome, Spec};
+use super::record;
 use super::state::{
     Failure, Layout, Mode, QaSnapshot, QaState, RunState, RunStatus, STATE_SCHEMA, TaskState,
     TaskStatus,
@@ -270,6 +271,8 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         plan_hash: planned.plan.plan_hash.clone(),
         planner_version: planned.plan.planner_version,
         planner_fallback: planned.plan.fallback.as_ref().map(|f| f.reason.clone()),
+        plan_total: planned.plan.tasks.len() as u32,
+        plan_settled_before: planned.plan.tasks.iter().filter(|t| !t.execute).count() as u32,
         max_attempts,
         no_verify: opts.no_verify,
         qa: cx.config.qa.iter().map(QaSnapshot::from).collect(),
@@ -1293,6 +1296,7 @@ fn task_env(
 
 /// All tasks done or skipped: bring the change branch up to date and clean up the worktree.
 fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError> {
+    record_commit(cx, state)?;
     let tip = run_tip(cx, state)?;
     let note = match state.mode {
         Mode::Manual => format!(
@@ -1316,6 +1320,67 @@ fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError
         stop: Stop::Succeeded,
         state: Some(state.clone()),
     })
+}
+
+/// The run's record commit (see `record`): impact.md and IMPLEMENTATION_PLAN.md brought up to
+/// date and committed on the run branch. A file with damaged markers, or a commit your hooks
+/// refuse, is reported and left out — the tasks' own commits are already safe.
+fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError> {
+    let mut finished = state.clone();
+    finished.status = RunStatus::Succeeded;
+    finished.finished_at = Some(clock::now_rfc3339());
+    let before = run_tip(cx, state)?;
+    let summary = summarize(
+        &finished,
+        Some(before.clone()),
+        None,
+        Default::default(),
+        Vec::new(),
+    );
+    let (written, notes) = record::update_files(&state.worktree, cx.config, state, &summary);
+    for n in notes {
+        cx.emit(Event::Note(n));
+    }
+    if written.is_empty() {
+        return Ok(());
+    }
+    let git = GitCli::new(&state.worktree);
+    let mut add = vec!["add".to_string(), "--".to_string()];
+    add.extend(written);
+    git.run(&add)?;
+    let trailers = Trailers {
+        change: &state.change,
+        run: state.run_id.as_str(),
+        task: None,
+        seed: state.seed,
+        plan: &state.plan_hash,
+        qa: None,
+    };
+    let tuning = match state.mode {
+        Mode::Manual => &[][..],
+        Mode::Implementer { .. } => LARGE_TREE,
+    };
+    match git.commit(&record::message(state, &trailers), state.no_verify, tuning) {
+        Ok(()) => {}
+        Err(GitError::Cli { stderr, .. }) => {
+            cx.emit(Event::Note(format!(
+                "the record commit was refused ({stderr}); impact.md and \
+                 IMPLEMENTATION_PLAN.md were updated but not committed"
+            )));
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Mode::Manual = state.mode {
+        // In manual mode the commit landed on the change branch; the run branch follows.
+        let new = cx
+            .repo
+            .ref_oid(&state.change_branch)
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        GitCli::new(cx.repo.workdir()).update_ref_cas(&state.run_branch, &new, &before)?;
+    }
+    Ok(())
 }
 
 /// Fast-forward the change branch to `tip` if it has not moved — in the worktree where it is

@@ -135,6 +135,11 @@ pub struct RunState {
     /// Why the plan was decomposed by file, when it was.
     #[serde(default)]
     pub planner_fallback: Option<String>,
+    /// Tasks in the whole plan, and how many were already done or skipped before this run.
+    #[serde(default)]
+    pub plan_total: u32,
+    #[serde(default)]
+    pub plan_settled_before: u32,
     pub max_attempts: u32,
     pub no_verify: bool,
     pub qa: Vec<QaSnapshot>,
