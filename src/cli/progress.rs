@@ -118,6 +118,8 @@ pub fn drive(
         layout: Layout::new(ws.repo.common_dir()),
         cancel,
         observer: &mut observer,
+        audit: None,
+        audit_head: None,
     };
     let report = op(&mut cx).map_err(run_error)?;
     report_outcome(&report, json)
@@ -239,6 +241,10 @@ pub fn run_error(e: RunError) -> CliError {
         RunError::Lock(l) => CliError::usage(l.to_string()).hint(
             "wait for it to finish; a lock held by a process that died is released by the kernel",
         ),
+        RunError::Audit(msg) => {
+            CliError::usage(format!("the audit log could not be written: {msg}"))
+                .hint("check it with `git microloop audit verify`")
+        }
         RunError::Io { context, source } => CliError::usage(context).cause(source.to_string()),
     }
 }

@@ -33,6 +33,9 @@ pub struct Trailers<'a> {
     pub plan: &'a PlanHash,
     /// `None` for the run's record commit.
     pub qa: Option<&'a str>,
+    /// The implementer audit log's head (record commit only): `Microloop-Audit-Seq` and
+    /// `Microloop-Audit-Head`, so cutting or editing the log's tail is caught from git alone.
+    pub audit: Option<(u64, &'a str)>,
 }
 
 impl Trailers<'_> {
@@ -49,6 +52,10 @@ impl Trailers<'_> {
         lines.push(("Microloop-Plan", self.plan.to_string()));
         if let Some(q) = self.qa {
             lines.push(("Microloop-QA", q.to_string()));
+        }
+        if let Some((seq, hash)) = self.audit {
+            lines.push(("Microloop-Audit-Seq", seq.to_string()));
+            lines.push(("Microloop-Audit-Head", hash.to_string()));
         }
         lines
             .into_iter()
@@ -182,6 +189,7 @@ mod tests {
                 seed: 42,
                 plan: &plan,
                 qa: Some("pass"),
+                audit: None,
             },
         }
         .render()

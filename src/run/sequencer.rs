@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::audit_events::{AuditHead, AuditSink};
 use super::capture::{Completed, QaRecord, safe_name, write_task_evidence};
 use super::events::Event;
 use super::message::{TaskMessage, Trailers, one_line};
@@ -29,7 +30,7 @@ use super::tick::tick;
 use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
 use crate::evidence::build::summarize;
-use crate::evidence::summary::Summary;
+use crate::evidence::summary::{AuditAnchor, Summary};
 use crate::git::{GitCli, GitError, Head, LARGE_TREE, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::plan::PlannedTask;
@@ -47,6 +48,8 @@ pub enum RunError {
     Git(#[from] GitError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("the audit log could not be written: {0}")]
+    Audit(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -105,11 +108,24 @@ pub struct Context<'a> {
     /// Set by a signal handler: stop at the next safe point.
     pub cancel: Arc<AtomicBool>,
     pub observer: &'a mut dyn FnMut(&Event<'_>),
+    /// The implementer audit log (none in tests of the sequencer alone).
+    pub audit: Option<&'a mut dyn AuditSink>,
+    /// The audit log's head after the last record (anchored in summary.json).
+    pub audit_head: Option<AuditHead>,
 }
 
 impl Context<'_> {
-    fn emit(&mut self, e: Event<'_>) {
+    /// Tell the observer, and append the event's records to the audit log (fsynced before we
+    /// go on). An audit failure stops the command: a run must not go on unrecorded.
+    fn emit(&mut self, e: Event<'_>) -> Result<(), RunError> {
         (self.observer)(&e);
+        if let Some(sink) = self.audit.as_mut() {
+            for (name, fields) in super::audit_events::records(&e) {
+                let head = sink.record(name, fields).map_err(RunError::Audit)?;
+                self.audit_head = Some(head);
+            }
+        }
+        Ok(())
     }
 
     fn save(&self, state: &mut RunState) -> Result<(), RunError> {
@@ -143,7 +159,12 @@ impl Context<'_> {
             })
             .unwrap_or_default();
         let head = self.repo.ref_oid(&state.run_branch).map(|o| o.to_string());
-        let summary = summarize(state, head, None, retention, approvals);
+        let anchor = self.audit_head.as_ref().map(|h| AuditAnchor {
+            log: h.log.clone(),
+            seq: h.seq,
+            hash: h.hash.clone(),
+        });
+        let summary = summarize(state, head, anchor, retention, approvals);
         write_json(&path, &summary).ctx(|| format!("writing {}", path.display()))
     }
 }
@@ -193,14 +214,14 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         opts.planner.clone(),
         TasksSource::Commit(base),
     )?;
-    warn_if_tasks_uncommitted(cx, &planned, base);
+    warn_if_tasks_uncommitted(cx, &planned, base)?;
     let selected = select_tasks(&planned, &opts.only)?;
     if selected.is_empty() {
         cx.emit(Event::Note(format!(
             "nothing to run: all {} planned tasks of {} are done or skipped",
             planned.plan.tasks.len(),
             opts.change
-        )));
+        )))?;
         return Ok(Report {
             stop: Stop::NothingToDo,
             state: None,
@@ -309,7 +330,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
     cx.emit(Event::RunStarted {
         state: &state,
         fallback: planned.plan.fallback.is_some(),
-    });
+    })?;
 
     let short_branch = run_branch.trim_start_matches("refs/heads/");
     match state.mode {
@@ -391,7 +412,7 @@ pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError>
     cx.emit(Event::TaskSkipped {
         state: &state,
         key: &key,
-    });
+    })?;
     drive(cx, &mut state, &planned, &lock)
 }
 
@@ -438,7 +459,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
     state.finish_note = (!notes.is_empty()).then(|| notes.join("; "));
     cx.save(&mut state)?;
     cx.write_summary(&state)?;
-    cx.emit(Event::RunAborted { state: &state });
+    cx.emit(Event::RunAborted { state: &state })?;
     Ok(Report {
         stop: Stop::Aborted,
         state: Some(state),
@@ -509,7 +530,11 @@ fn select_tasks<'p>(
         .collect())
 }
 
-fn warn_if_tasks_uncommitted(cx: &mut Context<'_>, planned: &Planned, base: git2::Oid) {
+fn warn_if_tasks_uncommitted(
+    cx: &mut Context<'_>,
+    planned: &Planned,
+    base: git2::Oid,
+) -> Result<(), RunError> {
     let on_disk = std::fs::read(cx.repo.workdir().join(&planned.tasks_file)).ok();
     let committed = cx.repo.blob_at(base, &planned.tasks_file).ok().flatten();
     if on_disk.is_some() && on_disk != committed {
@@ -517,8 +542,9 @@ fn warn_if_tasks_uncommitted(cx: &mut Context<'_>, planned: &Planned, base: git2
             "{} has uncommitted changes; the run uses the committed version (commit first to \
              include them)",
             planned.tasks_file
-        )));
+        )))?;
     }
+    Ok(())
 }
 
 /// After a crash or an interruption: stop a leftover command, clear a stale index lock, and
@@ -584,7 +610,7 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
         );
         cx.emit(Event::Note(format!(
             "{key} was already committed as {commit} before the interruption"
-        )));
+        )))?;
         if state.current.as_deref() == Some(key.as_str()) {
             state.current = None;
         }
@@ -721,7 +747,7 @@ fn pause(
         key: &task.task.key,
         title: &task.task.title,
         text: &task.task.text,
-    });
+    })?;
     Ok(Some(Stop::Paused))
 }
 
@@ -826,7 +852,7 @@ fn implement_task(
             position,
             total,
             attempt,
-        });
+        })?;
         let logs = attempt_dir(state, &key, attempt);
         let task_file = write_task_file(state, planned, task, attempt)?;
         let env = task_env(state, task, attempt, &task_file);
@@ -916,7 +942,7 @@ fn failed_attempt(
         reason,
         last: false,
         log: logs,
-    });
+    })?;
     Ok(false)
 }
 
@@ -948,9 +974,9 @@ fn fail_run(
         reason,
         last: true,
         log: logs,
-    });
-    cx.emit(Event::RunFailed { state });
-    notify(cx, state, "run_failed");
+    })?;
+    cx.emit(Event::RunFailed { state })?;
+    notify(cx, state, "run_failed")?;
     Ok(())
 }
 
@@ -1022,7 +1048,7 @@ fn complete(
         files_touched: diff.files.iter().map(|f| f.path.clone()).collect(),
         qa_result,
         attempts: attempt,
-    });
+    })?;
     Ok(())
 }
 
@@ -1054,6 +1080,7 @@ fn commit_task(
             seed: state.seed,
             plan: &state.plan_hash,
             qa: Some(qa_result),
+            audit: None,
         },
     }
     .render();
@@ -1314,8 +1341,8 @@ fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError
     state.finish_note = Some(note);
     cx.save(state)?;
     cx.write_summary(state)?;
-    cx.emit(Event::RunSucceeded { state });
-    notify(cx, state, "run_succeeded");
+    cx.emit(Event::RunSucceeded { state })?;
+    notify(cx, state, "run_succeeded")?;
     Ok(Report {
         stop: Stop::Succeeded,
         state: Some(state.clone()),
@@ -1339,7 +1366,7 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
     );
     let (written, notes) = record::update_files(&state.worktree, cx.config, state, &summary);
     for n in notes {
-        cx.emit(Event::Note(n));
+        cx.emit(Event::Note(n))?;
     }
     if written.is_empty() {
         return Ok(());
@@ -1348,6 +1375,7 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
     let mut add = vec!["add".to_string(), "--".to_string()];
     add.extend(written);
     git.run(&add)?;
+    let head = cx.audit_head.clone();
     let trailers = Trailers {
         change: &state.change,
         run: state.run_id.as_str(),
@@ -1355,6 +1383,7 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
         seed: state.seed,
         plan: &state.plan_hash,
         qa: None,
+        audit: head.as_ref().map(|h| (h.seq, h.hash.as_str())),
     };
     let tuning = match state.mode {
         Mode::Manual => &[][..],
@@ -1366,7 +1395,7 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
             cx.emit(Event::Note(format!(
                 "the record commit was refused ({stderr}); impact.md and \
                  IMPLEMENTATION_PLAN.md were updated but not committed"
-            )));
+            )))?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -1429,9 +1458,9 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
 }
 
 /// Tell the configured notifier; a failure is reported and recorded, never fatal.
-fn notify(cx: &mut Context<'_>, state: &RunState, event: &str) {
+fn notify(cx: &mut Context<'_>, state: &RunState, event: &str) -> Result<(), RunError> {
     let Some(n) = cx.config.notify.clone() else {
-        return;
+        return Ok(());
     };
     if let Err((reason, log)) = super::notify::send(&n, event, state, cx.repo.workdir()) {
         cx.emit(Event::NotificationFailed {
@@ -1439,8 +1468,9 @@ fn notify(cx: &mut Context<'_>, state: &RunState, event: &str) {
             event,
             reason,
             log,
-        });
+        })?;
     }
+    Ok(())
 }
 
 fn run_tip(cx: &Context<'_>, state: &RunState) -> Result<String, RunError> {

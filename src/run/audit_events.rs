@@ -1,0 +1,150 @@
+//! What a run tells the audit log: each `Event` as zero or more `(event name, fields)` records.
+//! Pure; the sink that appends them (hash-chained, fsynced) sits at the edge. Every record
+//! carries `change`, `run_id`, `seed` and `plan_hash`; task records carry `task_id`.
+
+use serde_json::{Map, Value, json};
+
+use super::events::Event;
+use super::state::RunState;
+
+/// Where audit records go. Returns the log's new head (sequence number and line hash).
+pub trait AuditSink {
+    fn record(&mut self, event: &str, fields: Value) -> Result<AuditHead, String>;
+}
+
+/// A log's head after an append: anchored in summary.json and in the record commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub log: String,
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The audit records for `e`.
+pub fn records(e: &Event<'_>) -> Vec<(&'static str, Value)> {
+    match e {
+        Event::RunStarted { state, fallback } => {
+            let mut out = vec![(
+                "run_started",
+                with_run(
+                    state,
+                    json!({
+                        "status": state.status.as_str(),
+                        "strategy": state.strategy.as_str(),
+                        "base_commit": state.base,
+                        "run_branch": state.run_branch,
+                        "tasks": state.tasks.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+                        "max_attempts": state.max_attempts,
+                    }),
+                ),
+            )];
+            if *fallback {
+                out.push((
+                    "planner_fallback",
+                    with_run(state, json!({ "reason": state.planner_fallback })),
+                ));
+            }
+            out
+        }
+        Event::TaskStarted {
+            state,
+            key,
+            attempt,
+            ..
+        } => vec![(
+            "task_started",
+            with_run(state, json!({ "task_id": key, "attempt": attempt })),
+        )],
+        Event::TaskCompleted {
+            state,
+            key,
+            commit,
+            duration_ms,
+            files_touched,
+            qa_result,
+            attempts,
+        } => vec![(
+            "task_completed",
+            with_run(
+                state,
+                json!({
+                    "task_id": key,
+                    "duration_ms": duration_ms,
+                    "files_touched": files_touched,
+                    "qa_result": qa_result,
+                    "attempts": attempts,
+                    "commit": commit,
+                }),
+            ),
+        )],
+        Event::TaskFailed {
+            state,
+            key,
+            attempt,
+            reason,
+            last,
+            log,
+        } => vec![(
+            "task_failed",
+            with_run(
+                state,
+                json!({
+                    "task_id": key,
+                    "attempt": attempt,
+                    "reason": reason,
+                    "final": last,
+                    "log": log.to_string_lossy(),
+                }),
+            ),
+        )],
+        Event::TaskSkipped { state, key } => {
+            vec![("task_skipped", with_run(state, json!({ "task_id": key })))]
+        }
+        Event::Paused { state, key, .. } => {
+            vec![("run_paused", with_run(state, json!({ "task_id": key })))]
+        }
+        Event::RunSucceeded { state } => vec![("run_succeeded", finished(state))],
+        Event::RunFailed { state } => vec![("run_failed", finished(state))],
+        Event::RunAborted { state } => vec![("run_aborted", finished(state))],
+        Event::NotificationFailed {
+            state,
+            event,
+            reason,
+            log,
+        } => vec![(
+            "notification_failed",
+            with_run(
+                state,
+                json!({ "notified_event": event, "reason": reason, "log": log.to_string_lossy() }),
+            ),
+        )],
+        Event::Note(_) => Vec::new(),
+    }
+}
+
+fn finished(state: &RunState) -> Value {
+    let (settled, total) = state.counts();
+    with_run(
+        state,
+        json!({
+            "status": state.status.as_str(),
+            "tasks_settled": settled,
+            "tasks_total": total,
+            "failure": state.failure,
+            "note": state.finish_note,
+        }),
+    )
+}
+
+/// `fields` plus the run's identity.
+fn with_run(state: &RunState, fields: Value) -> Value {
+    let mut map = match fields {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    map.insert("change".into(), json!(state.change));
+    map.insert("run_id".into(), json!(state.run_id));
+    map.insert("seed".into(), json!(state.seed));
+    map.insert("plan_hash".into(), json!(state.plan_hash));
+    Value::Object(map)
+}
