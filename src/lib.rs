@@ -4,6 +4,7 @@
 //! The layout follows the flow: `tasks` (parse) → `plan` (pure, seeded, hashed) → … with `git`
 //! (the only module touching git), `config`, and `cli` (arguments and thin handlers).
 
+pub mod audit;
 pub mod change;
 pub mod cli;
 pub mod clock;

@@ -270,3 +270,130 @@ fn running_a_change_twice_keeps_hand_written_text_byte_identical() {
         "{plan2}"
     );
 }
+
+fn audit_lines(repo: &TestRepo) -> Vec<Value> {
+    repo.read("audit/implementer_runs.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn audit_log_records_each_task_and_verify_catches_tampering() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let lines = audit_lines(&repo);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events.first(), Some(&"run_started"));
+    assert_eq!(events.last(), Some(&"run_succeeded"));
+    let completed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "task_completed")
+        .collect();
+    assert_eq!(completed.len(), 3);
+    for c in &completed {
+        for key in [
+            "task_id",
+            "duration_ms",
+            "files_touched",
+            "qa_result",
+            "seed",
+            "plan_hash",
+            "run_id",
+            "change",
+            "ts",
+            "attempts",
+            "commit",
+        ] {
+            assert!(!c[key].is_null(), "task_completed lacks {key}: {c}");
+        }
+    }
+    let ok = repo.run(&["audit", "verify"]).expect(0);
+    assert!(ok.stdout().contains("✓"), "{}", ok.stdout());
+    // The summary and the record commit anchor the head.
+    let (s, _) = summary_of(&repo);
+    assert!(s["audit_anchor"]["seq"].as_u64().unwrap() >= 4);
+    let record = repo.git(&[
+        "log",
+        "-1",
+        "--format=%(trailers:key=Microloop-Audit-Seq,valueonly)",
+    ]);
+    assert!(record.trim().parse::<u64>().unwrap() >= 4);
+
+    // One byte edited in a middle line: verify fails and names that line.
+    let path = repo.path().join("audit/implementer_runs.jsonl");
+    let original = std::fs::read(&path).unwrap();
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            original
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let middle = starts.len() / 2; // 0-based line index
+    let mut edited = original.clone();
+    let pos = starts[middle] + 20;
+    edited[pos] = if edited[pos] == b'7' { b'8' } else { b'7' };
+    std::fs::write(&path, &edited).unwrap();
+    let bad = repo.run(&["audit", "verify", "--json"]).expect(1);
+    let report = &bad.json()["logs"][0]["report"];
+    assert_eq!(report["failure"]["line"], middle as u64 + 1, "{report}");
+    let human = repo.run(&["audit", "verify"]).expect(1);
+    assert!(
+        human.stderr().contains(&format!("line {}", middle + 1)),
+        "{}",
+        human.stderr()
+    );
+    std::fs::write(&path, &original).unwrap();
+
+    // Truncated mid-line (a crash while writing): the next run repairs it, verify passes.
+    std::fs::write(&path, &original[..original.len() - 30]).unwrap();
+    repo.run(&["audit", "verify"]).expect(1);
+    let mut tasks = repo.read("changes/CH-001/tasks.md");
+    tasks.push_str("- [ ] T004 One more\n");
+    repo.write("changes/CH-001/tasks.md", &tasks);
+    repo.commit_all("more");
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let lines = audit_lines(&repo);
+    assert!(
+        lines.iter().any(|l| l["event"] == "log_repaired"),
+        "no log_repaired event"
+    );
+    let torn: Vec<_> = std::fs::read_dir(repo.path().join("audit"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".torn-"))
+        .collect();
+    assert_eq!(torn.len(), 1, "the torn bytes were not kept aside");
+    repo.run(&["audit", "verify"]).expect(0);
+}
+
+#[test]
+fn a_tampered_audit_log_stops_a_run_before_it_changes_anything() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--only", "T001", "--implementer", "--", &imp])
+        .expect(0);
+    let path = repo.path().join("audit/implementer_runs.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Rewrite the last complete line's seq: it no longer chains.
+    let last_start = text[..text.len() - 1].rfind('\n').map_or(0, |i| i + 1);
+    let tampered = format!(
+        "{}{}",
+        &text[..last_start],
+        text[last_start..].replacen("\"seq\":", "\"seq\":9", 1)
+    );
+    std::fs::write(&path, &tampered).unwrap();
+    let head = repo.rev("HEAD");
+    let r = repo.run(&["run", "--implementer", "--", &imp]).expect(2);
+    assert!(r.stderr().contains("audit verify"), "{}", r.stderr());
+    assert_eq!(repo.rev("HEAD"), head);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        tampered,
+        "the log was changed"
+    );
+}

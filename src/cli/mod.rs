@@ -9,6 +9,7 @@ pub mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use commands::audit::{AuditArgs, cmd_audit};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
@@ -67,6 +68,7 @@ pub enum Command {
     Status(StatusArgs),
     Show(ShowArgs),
     Log(LogArgs),
+    Audit(AuditArgs),
     Demo(DemoArgs),
 }
 
@@ -82,6 +84,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Status(args) => cmd_status(args, &err),
         Command::Show(args) => cmd_show(args, &err),
         Command::Log(args) => cmd_log(args, &err),
+        Command::Audit(args) => cmd_audit(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use super::context::Workspace;
 use super::error::CliError;
 use super::output::{BOLD, DIM, Err, GOOD, Out, WARN, paint};
+use crate::audit::AuditLog;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
 
 /// Ctrl-C, SIGTERM and SIGHUP set the flag: the run stops at the next safe point (the running
@@ -112,13 +113,19 @@ pub fn drive(
 ) -> Result<(), CliError> {
     let cancel = install_signal_flag();
     let mut observer = |e: &Event<'_>| print_event(err, e);
+    let log_path = ws.local_path(ws.config.paths.implementer_audit.as_str());
+    let name = super::commands::audit::log_name(&log_path);
+    let mut log = AuditLog::open(&log_path, &name).map_err(|e| {
+        CliError::usage(format!("cannot use the audit log {}", log_path.display()))
+            .cause(e.to_string())
+    })?;
     let mut cx = Context {
         repo: &ws.repo,
         config: &ws.config,
         layout: Layout::new(ws.repo.common_dir()),
         cancel,
         observer: &mut observer,
-        audit: None,
+        audit: Some(&mut log),
         audit_head: None,
     };
     let report = op(&mut cx).map_err(run_error)?;

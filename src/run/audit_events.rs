@@ -10,6 +10,32 @@ use super::state::RunState;
 /// Where audit records go. Returns the log's new head (sequence number and line hash).
 pub trait AuditSink {
     fn record(&mut self, event: &str, fields: Value) -> Result<AuditHead, String>;
+
+    /// Make sure the log can take records (repair a torn tail, refuse tampering) before a
+    /// command starts changing things.
+    fn check(&mut self) -> Result<(), String>;
+}
+
+/// The real sink: the hash-chained log, appended and fsynced before the run goes on.
+impl AuditSink for crate::audit::AuditLog {
+    fn record(&mut self, event: &str, fields: Value) -> Result<AuditHead, String> {
+        let head = self
+            .append(event, fields, &crate::clock::now_rfc3339())
+            .map_err(|e| e.to_string())?;
+        Ok(AuditHead {
+            log: self.log_name().to_string(),
+            seq: head.seq,
+            hash: head.hash.to_string(),
+        })
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        // A torn tail from a crash is moved aside and a `log_repaired` event appended; a
+        // tampered tail is refused before the run changes anything.
+        self.repair(&crate::clock::now_rfc3339())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// A log's head after an append: anchored in summary.json and in the record commit.

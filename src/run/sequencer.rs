@@ -206,6 +206,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
     }
     let lock = ChangeLock::acquire(&cx.layout.lock(&opts.change), opts.change.as_str())?;
     refuse_if_open(cx, &opts.change)?;
+    check_audit(cx)?;
 
     let planned = plan_change(
         cx.repo,
@@ -348,6 +349,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
 /// `git microloop continue`.
 pub fn resume(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
+    check_audit(cx)?;
     let (mut state, planned) = open_run(cx, change)?;
     recover(cx, &mut state, &planned)?;
     match state.status {
@@ -381,6 +383,7 @@ pub fn resume(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunErro
 /// `git microloop skip`: record the current task as skipped and go on.
 pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
+    check_audit(cx)?;
     let (mut state, planned) = open_run(cx, change)?;
     recover(cx, &mut state, &planned)?;
     let key = state
@@ -419,6 +422,7 @@ pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError>
 /// `git microloop abort`: end the run, keep its branch and evidence, put the user back.
 pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let _lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
+    check_audit(cx)?;
     let (mut state, _planned) = open_run(cx, change)?;
     if let Some(pgid) = state.child_pgid.take() {
         process::kill_orphan_group(pgid, &state.worktree);
@@ -464,6 +468,14 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
         stop: Stop::Aborted,
         state: Some(state),
     })
+}
+
+/// The audit log must be writable before anything happens (see `AuditSink::check`).
+fn check_audit(cx: &mut Context<'_>) -> Result<(), RunError> {
+    match cx.audit.as_mut() {
+        Some(sink) => sink.check().map_err(RunError::Audit),
+        None => Ok(()),
+    }
 }
 
 fn refuse_if_open(cx: &Context<'_>, change: &ChangeId) -> Result<(), RunError> {

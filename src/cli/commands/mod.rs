@@ -1,6 +1,7 @@
 //! One file per command: an `Args` struct whose doc comment is the help text, and a `cmd_*`
 //! function that does the work by calling the library.
 
+pub mod audit;
 pub mod demo;
 pub mod log;
 pub mod plan;
