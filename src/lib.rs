@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod evidence;
+pub mod fault;
 pub mod git;
 pub mod ids;
 pub mod plan;

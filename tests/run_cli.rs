@@ -720,3 +720,44 @@ fn evidence_records_files_lines_and_the_diff() {
     let git_files = repo.git(&["diff-tree", "--no-commit-id", "--name-only", "-r", commit]);
     assert_eq!(git_files.lines().count(), files.len());
 }
+
+#[test]
+fn crash_between_commit_and_state_save_is_recovered_exactly_once() {
+    let repo = TestRepo::with_change(FOUR);
+    let base = repo.rev("HEAD");
+    let imp = repo.script("impl.sh", WRITE_TASK_FILE);
+    let out = repo
+        .cmd(&["run", "--implementer", "--", &imp])
+        .env("MICROLOOP_FAULT", "after-commit:T002")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(9), "the fault point did not fire");
+    let state = run_state(&repo);
+    let t2 = state["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "T002")
+        .unwrap();
+    assert_ne!(t2["status"], "done", "the state was saved after the commit");
+    let r = repo.run(&["continue"]).expect(0);
+    assert!(
+        r.stderr().contains("T002 was already committed"),
+        "{}",
+        r.stderr()
+    );
+    let mut tasks = logged_tasks(&repo, &base);
+    tasks.sort();
+    assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
+    let audit = repo.read("audit/implementer_runs.jsonl");
+    let completed_t2 = audit
+        .lines()
+        .filter(|l| {
+            l.contains("\"event\":\"task_completed\"") && l.contains("\"task_id\":\"T002\"")
+        })
+        .count();
+    assert_eq!(completed_t2, 1, "{audit}");
+    repo.run(&["audit", "verify"]).expect(0);
+    repo.git(&["fsck", "--full"]);
+}

@@ -369,11 +369,15 @@ fn check_overlap(
     Ok(())
 }
 
-/// The file's line ending: that of its first line, `\n` if it has none.
+/// The file's line ending: that of its first line, `\n` if it has none — unless the file is one
+/// line ending in `\r`, where the final `\n` an append adds makes the first line end in `\r\n`
+/// (without this, a second append would see a different line ending than the first).
 fn line_ending(text: &str) -> &'static str {
     match text.find('\n') {
         Some(i) if text[..i].ends_with('\r') => "\r\n",
-        _ => "\n",
+        Some(_) => "\n",
+        None if text.ends_with('\r') => "\r\n",
+        None => "\n",
     }
 }
 
@@ -414,7 +418,9 @@ fn append(existing: &str, kind: &str, change: &str, body: &str, nl: &str) -> Str
     out.push_str(existing);
     let content = existing.strip_prefix('\u{feff}').unwrap_or(existing);
     if !content.is_empty() {
-        if !out.ends_with('\n') {
+        if out.ends_with('\r') && nl == "\r\n" {
+            out.push('\n'); // completes the CRLF the file ends with
+        } else if !out.ends_with('\n') {
             out.push_str(nl);
         }
         if !ends_with_blank_line(&out) {
@@ -433,8 +439,7 @@ fn append(existing: &str, kind: &str, change: &str, body: &str, nl: &str) -> Str
 fn ends_with_blank_line(text: &str) -> bool {
     let without_nl = text.strip_suffix('\n').unwrap_or(text);
     let last = without_nl.rsplit('\n').next().unwrap_or(without_nl);
-    last.chars()
-        .all(|c| c.is_whitespace() || c == '\u{feff}')
+    last.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,7 +666,11 @@ mod tests {
             started_at: "2026-11-24T10:15:00Z".into(),
             finished_at: Some("2026-11-24T10:20:00Z".into()),
             tasks: vec![
-                task("T001", "Add login | logout\nendpoint", Some(&"ab12".repeat(10))),
+                task(
+                    "T001",
+                    "Add login | logout\nendpoint",
+                    Some(&"ab12".repeat(10)),
+                ),
                 task("T002", "Docs", None),
             ],
             totals: Totals {
@@ -690,7 +699,11 @@ mod tests {
         let once = replace_section(user, IMPACT, "CH-1", "one\n").unwrap();
         assert_eq!(
             once,
-            format!("{user}\n{}\none\n{}\n", b(IMPACT, "CH-1"), e(IMPACT, "CH-1"))
+            format!(
+                "{user}\n{}\none\n{}\n",
+                b(IMPACT, "CH-1"),
+                e(IMPACT, "CH-1")
+            )
         );
         let twice = replace_section(&once, IMPACT, "CH-1", "two\n").unwrap();
         assert_eq!(twice, once.replace("one\n", "two\n"));
@@ -841,11 +854,21 @@ mod tests {
         );
         assert!(matches!(
             replace_section(&inside, PLAN, "A", "x"),
-            Err(SectionError::Overlap { line: 2, begin: 1, end: 4, .. })
+            Err(SectionError::Overlap {
+                line: 2,
+                begin: 1,
+                end: 4,
+                ..
+            })
         ));
         assert!(matches!(
             replace_section(&inside, PLAN, "B", "x"),
-            Err(SectionError::Overlap { line: 1, begin: 2, end: 3, .. })
+            Err(SectionError::Overlap {
+                line: 1,
+                begin: 2,
+                end: 3,
+                ..
+            })
         ));
         // Another change's damaged begin before ours is its problem, not ours.
         let damaged = format!("{}\n{}\nx\n{}\n", b(PLAN, "A"), b(PLAN, "B"), e(PLAN, "B"));
@@ -925,7 +948,10 @@ strategy `spec-like` · started 2026-11-24T10:15:00Z · finished 2026-11-24T10:2
         assert!(body.contains("Planned by file: no tasks # heading\n"));
         assert!(body.contains(&format!("`{}`", "é".repeat(12))));
         let once = replace_section("", IMPACT, "CH-001", &body).unwrap();
-        assert_eq!(replace_section(&once, IMPACT, "CH-001", &body).unwrap(), once);
+        assert_eq!(
+            replace_section(&once, IMPACT, "CH-001", &body).unwrap(),
+            once
+        );
         for row in body.lines().filter(|l| l.starts_with('|')) {
             let unescaped = row.replace("\\|", "");
             assert_eq!(unescaped.matches('|').count(), 8, "{row}");

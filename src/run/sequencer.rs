@@ -575,6 +575,7 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
         .ref_oid(&state.run_branch)
         .ok_or_else(|| missing_run_branch(state))?;
     let mut committed: HashMap<String, git2::Oid> = HashMap::new();
+    let mut qa_of: HashMap<git2::Oid, String> = HashMap::new();
     let mut parents: HashMap<git2::Oid, git2::Oid> = HashMap::new();
     let mut prev = base;
     for c in cx.repo.commits_between(base, tip)? {
@@ -583,6 +584,9 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
         {
             committed.entry(task.to_string()).or_insert(c.oid);
             parents.insert(c.oid, prev);
+            if let Some(qa) = c.trailer("Microloop-QA") {
+                qa_of.insert(c.oid, qa.to_string());
+            }
         }
         prev = c.oid;
     }
@@ -606,6 +610,9 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
         let parent = parents.get(&commit).copied().unwrap_or(base);
         let title = task_of(planned, &key).map_or("", |t| t.task.title.as_str());
         let diff = cx.repo.diff_commits(parent, commit)?;
+        // The commit's own QA trailer says what QA found; the attempt's timing is lost.
+        let qa_result = qa_of.get(&commit).map_or("unknown", String::as_str);
+        let attempts = state.task_mut(&key).map_or(1, |t| t.attempts + 1);
         let _ = write_task_evidence(
             &state.artifacts,
             Completed {
@@ -614,15 +621,34 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
                 commit: commit.to_string(),
                 parent: parent.to_string(),
                 duration_ms: None,
-                attempts: 0,
-                qa_result: "unknown",
+                attempts,
+                qa_result,
                 qa: &[],
             },
             &diff,
         );
+        let files: Vec<String> = diff.files.iter().map(|f| f.path.clone()).collect();
+        if let Some(t) = state.task_mut(&key) {
+            t.attempts = attempts;
+            t.qa_result = Some(qa_result.to_string());
+            t.files_touched = files.clone();
+            t.lines_added = diff.files.iter().map(|f| f.added as u64).sum();
+            t.lines_removed = diff.files.iter().map(|f| f.removed as u64).sum();
+            t.finished_at.get_or_insert_with(clock::now_rfc3339);
+        }
         cx.emit(Event::Note(format!(
             "{key} was already committed as {commit} before the interruption"
         )))?;
+        let commit_hex = commit.to_string();
+        cx.emit(Event::TaskCompleted {
+            state,
+            key: &key,
+            commit: &commit_hex,
+            duration_ms: None,
+            files_touched: files,
+            qa_result,
+            attempts,
+        })?;
         if state.current.as_deref() == Some(key.as_str()) {
             state.current = None;
         }
@@ -1105,7 +1131,10 @@ fn commit_task(
     };
     git.add_all(&excludes, tuning)?;
     match git.commit(&message, state.no_verify, tuning) {
-        Ok(()) => Ok(Ok(())),
+        Ok(()) => {
+            crate::fault::point("after-commit", &task.task.key);
+            Ok(Ok(()))
+        }
         Err(GitError::Cli { stderr, .. }) => Ok(Err(format!("git commit refused: {stderr}"))),
         Err(e) => Err(e.into()),
     }
