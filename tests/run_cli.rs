@@ -244,20 +244,7 @@ fn killing_git_microloop_itself_then_continue_completes_exactly_once() {
             s = started.display()
         ),
     );
-    let mut child = repo
-        .cmd(&["run", "--implementer", "--", &imp])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !started.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the implementer never started T003"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = run_until(&repo, &imp, &started, std::process::Stdio::null);
     child.kill().unwrap(); // SIGKILL to git-microloop only; its implementer lives on
     child.wait().unwrap();
     assert_eq!(run_state(&repo)["status"], "running");
@@ -620,20 +607,7 @@ fn ctrl_c_stops_gracefully_and_continue_finishes() {
             s = started.display()
         ),
     );
-    let child = repo
-        .cmd(&["run", "--implementer", "--", &imp])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !started.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the implementer never started T003"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = run_until(&repo, &imp, &started, std::process::Stdio::piped);
     let t0 = Instant::now();
     nix_kill(child.id(), "INT");
     let out = child.wait_with_output().unwrap();
@@ -648,6 +622,27 @@ fn ctrl_c_stops_gracefully_and_continue_finishes() {
     let mut tasks = logged_tasks(&repo, &base);
     tasks.sort();
     assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
+}
+
+/// Start `git microloop run` with `imp` and wait until the implementer touches `started`.
+fn run_until(
+    repo: &TestRepo,
+    imp: &str,
+    started: &Path,
+    output: fn() -> std::process::Stdio,
+) -> std::process::Child {
+    let child = repo
+        .cmd(&["run", "--implementer", "--", imp])
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the implementer never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 /// Send a signal with the system's `kill` (the tests avoid unsafe code).

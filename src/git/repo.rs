@@ -305,16 +305,7 @@ impl Repo {
             (Some(single), _, _) => walk.push(single).context(|| format!("walking {single}"))?,
             _ => return Ok(Vec::new()),
         }
-        let mut out = Vec::new();
-        for oid in walk.take(max.unwrap_or(usize::MAX)) {
-            let oid = oid.context(|| "walking commits".into())?;
-            let commit = self
-                .inner
-                .find_commit(oid)
-                .context(|| format!("reading commit {oid}"))?;
-            out.push(to_trailer_commit(&commit));
-        }
-        Ok(out)
+        self.collect(walk, max)
     }
 
     /// Commits reachable from `tip` but not from `base`, oldest first, with their trailers.
@@ -331,8 +322,17 @@ impl Repo {
         walk.hide(base).context(|| format!("hiding {base}"))?;
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
             .context(|| "sorting the revwalk".into())?;
+        self.collect(walk, None)
+    }
+
+    /// The commits of a revwalk (at most `max`) with their trailers.
+    fn collect(
+        &self,
+        walk: git2::Revwalk<'_>,
+        max: Option<usize>,
+    ) -> Result<Vec<TrailerCommit>, GitError> {
         let mut out = Vec::new();
-        for oid in walk {
+        for oid in walk.take(max.unwrap_or(usize::MAX)) {
             let oid = oid.context(|| "walking commits".into())?;
             let commit = self
                 .inner
