@@ -74,7 +74,7 @@ pub enum Command {
 
 /// Run the parsed command line.
 pub fn run(cli: &Cli) -> Result<(), CliError> {
-    let err = output::Err::new(cli.quiet);
+    let err = output::Stderr::new(cli.quiet);
     match &cli.command {
         Command::Plan(args) => cmd_plan(args, &err),
         Command::Run(args) => cmd_run(args, &err),

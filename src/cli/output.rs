@@ -57,13 +57,13 @@ impl Default for Out {
 }
 
 /// Diagnostics and notes on stderr.
-pub struct Err {
+pub struct Stderr {
     quiet: bool,
 }
 
-impl Err {
+impl Stderr {
     pub fn new(quiet: bool) -> Self {
-        Err { quiet }
+        Stderr { quiet }
     }
 
     pub fn warn(&self, msg: &str) {

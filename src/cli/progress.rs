@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::context::Workspace;
 use super::error::CliError;
-use super::output::{BOLD, DIM, Err, GOOD, Out, WARN, paint};
+use super::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
 use crate::audit::AuditLog;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
 
@@ -27,7 +27,7 @@ pub fn install_signal_flag() -> Arc<AtomicBool> {
 }
 
 /// Print one event as a progress line on stderr.
-pub fn print_event(err: &Err, e: &Event<'_>) {
+pub fn print_event(err: &Stderr, e: &Event<'_>) {
     match e {
         Event::RunStarted { state, fallback } => err.note(&format!(
             "{} {} of {} · plan {} · seed {} · {} task{}{}",
@@ -107,7 +107,7 @@ fn short_hash(h: &str) -> &str {
 /// Run a sequencer operation with progress printing, then report its outcome.
 pub fn drive(
     ws: &Workspace,
-    err: &Err,
+    err: &Stderr,
     json: bool,
     op: impl FnOnce(&mut Context<'_>) -> Result<Report, RunError>,
 ) -> Result<(), CliError> {

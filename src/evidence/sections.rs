@@ -25,12 +25,17 @@
 //!   spaces of indent, a closing fence of the same character at least as long) are text, not
 //!   markers: a user documenting the format must not be clobbered.
 //! - Lines end with `\n` or `\r\n`. The body is written with the file's line ending (that of
-//!   its first line; `\n` for a file without one). A leading BOM is kept.
+//!   its first line; `\n` for a file without one); in a body, a lone `\r` ends a line too. A
+//!   leading BOM is kept.
+//! - A missing section is appended at the end of the file: a final newline is added if the file
+//!   lacks one, then a blank line unless the last line is already blank, then the section.
 //!
 //! Damaged markers of the section being written — a begin without its end, an end before its
 //! begin, a marker twice, another section's marker overlapping it — are errors naming the
-//! 1-based lines; they are never "repaired" by guessing. Other sections, even damaged ones, are
-//! neither checked nor touched.
+//! 1-based lines; they are never "repaired" by guessing. So are a code fence left open at the
+//! end of a file the section would be appended to (it would land inside the code block), and a
+//! body that holds a marker line or an unclosed fence (the next run could not find its end).
+//! Other sections, even damaged ones, are neither checked nor touched.
 
 use std::collections::HashMap;
 
@@ -46,6 +51,8 @@ pub const PLAN: &str = "plan";
 const MARKER_PREFIX: &str = "<!-- git-microloop:";
 const MARKER_SUFFIX: &str = " -->";
 
+/// Why a section could not be written. The caller leaves the file as it is and reports this
+/// (every variant names 1-based lines where there are any).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SectionError {
     #[error(

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use crate::audit::{Head, LineHash, Tampering, VerifyReport, verify_with_anchors};
 use crate::cli::context::Workspace;
 use crate::cli::error::{CliError, Exit};
-use crate::cli::output::{Err, GOOD, Out, WARN, paint};
+use crate::cli::output::{GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
 use crate::ids::ChangeId;
 use crate::run::Layout;
@@ -44,7 +44,7 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-pub fn cmd_audit(args: &AuditArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_audit(args: &AuditArgs, err: &Stderr) -> Result<(), CliError> {
     match &args.command {
         AuditCommand::Verify(v) => cmd_verify(v, err),
     }
@@ -57,7 +57,7 @@ pub fn log_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn cmd_verify(args: &VerifyArgs, _err: &Err) -> Result<(), CliError> {
+fn cmd_verify(args: &VerifyArgs, _err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let files: Vec<PathBuf> = match &args.file {
         Some(f) => vec![f.clone()],

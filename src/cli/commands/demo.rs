@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::{BOLD, Err, Out, paint};
+use crate::cli::output::{BOLD, Out, Stderr, paint};
 use crate::cli::progress::drive;
 use crate::config::PlannerConfigFile;
 use crate::git::GitCli;
@@ -57,7 +57,7 @@ const PROJECT: &[(&str, &str)] = &[
 ];
 const TASKS: &str = include_str!("../../../templates/demo/tasks.md");
 
-pub fn cmd_demo(args: &DemoArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_demo(args: &DemoArgs, err: &Stderr) -> Result<(), CliError> {
     let dir = demo_dir(args.dir.as_ref())?;
     err.note(&format!(
         "{} a demo repository in {}",

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::{BOLD, DIM, Err, Out, paint};
+use crate::cli::output::{BOLD, DIM, Out, Stderr, paint};
 use crate::git::{Head, Repo, TrailerCommit};
 
 /// List the micro-task commits of a range with their task, QA result, files, run and seed.
@@ -40,7 +40,7 @@ struct Row {
     plan_hash: Option<String>,
 }
 
-pub fn cmd_log(args: &LogArgs, _err: &Err) -> Result<(), CliError> {
+pub fn cmd_log(args: &LogArgs, _err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let range = match &args.range {
         Some(r) => r.clone(),

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::{BOLD, DIM, Err, GOOD, Out, paint};
+use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, paint};
 use crate::config::PlannerConfigFile;
 use crate::ids::Seed;
 use crate::plan::{PlannedTask, Strategy};
@@ -39,7 +39,7 @@ fn parse_strategy(s: &str) -> Result<Strategy, String> {
     s.parse()
 }
 
-pub fn cmd_plan(args: &PlanArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_plan(args: &PlanArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let change = ws.change(args.change.as_deref())?;
     let cli = PlannerConfigFile {

@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::Err;
+use crate::cli::output::Stderr;
 use crate::cli::progress::drive;
 use crate::config::PlannerConfigFile;
 use crate::ids::Seed;
@@ -59,7 +59,7 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-pub fn cmd_run(args: &RunArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_run(args: &RunArgs, err: &Stderr) -> Result<(), CliError> {
     let implementer = match (&args.implementer, args.command.is_empty()) {
         (_, false) => Some(args.command.clone()),
         (Some(Some(program)), true) => Some(vec![program.clone()]),

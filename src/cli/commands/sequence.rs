@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::Err;
+use crate::cli::output::Stderr;
 use crate::cli::progress::drive;
 use crate::run::{abort, resume, skip};
 
@@ -19,19 +19,19 @@ pub struct SequenceArgs {
     pub json: bool,
 }
 
-pub fn cmd_continue(args: &SequenceArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_continue(args: &SequenceArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let change = ws.change(args.change.as_deref())?;
     drive(&ws, err, args.json, |cx| resume(cx, &change))
 }
 
-pub fn cmd_skip(args: &SequenceArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_skip(args: &SequenceArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let change = ws.change(args.change.as_deref())?;
     drive(&ws, err, args.json, |cx| skip(cx, &change))
 }
 
-pub fn cmd_abort(args: &SequenceArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_abort(args: &SequenceArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let change = ws.change(args.change.as_deref())?;
     drive(&ws, err, args.json, |cx| abort(cx, &change))

@@ -5,7 +5,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::{BOLD, DIM, Err, GOOD, Out, WARN, paint};
+use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
 use crate::ids::ChangeId;
 use crate::run::{Layout, RunState};
@@ -28,7 +28,7 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-pub fn cmd_show(args: &ShowArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_show(args: &ShowArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let layout = Layout::new(ws.repo.common_dir());
     let state = find_run(&ws, &layout, &args.run, args.change.as_deref())?;

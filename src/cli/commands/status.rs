@@ -4,7 +4,7 @@ use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
-use crate::cli::output::{BOLD, Err, Out, paint};
+use crate::cli::output::{BOLD, Out, Stderr, paint};
 use crate::ids::ChangeId;
 use crate::run::{Layout, RunState};
 
@@ -22,7 +22,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-pub fn cmd_status(args: &StatusArgs, err: &Err) -> Result<(), CliError> {
+pub fn cmd_status(args: &StatusArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let layout = Layout::new(ws.repo.common_dir());
     let changes: Vec<ChangeId> = match &args.change {
@@ -74,7 +74,7 @@ pub fn cmd_status(args: &StatusArgs, err: &Err) -> Result<(), CliError> {
     Ok(())
 }
 
-fn latest_run(layout: &Layout, change: &ChangeId, err: &Err) -> Option<RunState> {
+fn latest_run(layout: &Layout, change: &ChangeId, err: &Stderr) -> Option<RunState> {
     for run in layout.runs(change).into_iter().rev() {
         match layout.load(change, &run) {
             Ok(s) => return Some(s),
