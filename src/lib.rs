@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod change;
+pub mod checklist;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -225,7 +225,10 @@ fn table_rows_keep_their_columns_whatever_the_titles() {
         .map(|(i, t)| task(&format!("T{i}"), t, Some("c0ffee")))
         .collect();
     let body = impact_body(&summary("run-1", tasks, 2));
-    let rows: Vec<&str> = body.lines().filter(|l| l.starts_with("| T")).collect();
+    let rows: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("| T") && !l.starts_with("| Task"))
+        .collect();
     assert_eq!(rows.len(), titles.len(), "{body}");
     for row in rows {
         // GFM splits cells on pipes not preceded by a backslash.
@@ -451,10 +454,13 @@ proptest! {
             Ok(out) => {
                 prop_assert_eq!(&replace_section(&out, OUR_KIND, OUR_CHANGE, &body).unwrap(), &out);
                 let other = replace_section(&out, OUR_KIND, OUR_CHANGE, "other\n").unwrap();
-                prop_assert_eq!(&replace_section(&other, OUR_KIND, OUR_CHANGE, &body).unwrap(), &out);
+                let back = replace_section(&other, OUR_KIND, OUR_CHANGE, &body).unwrap();
+                prop_assert_eq!(&back, &out);
             }
             Err(err) => {
-                let max = text.split_inclusive('\n').count().max(body.split_inclusive(['\n', '\r']).count());
+                let file_lines = text.split_inclusive('\n').count();
+                let body_lines = body.split_inclusive(['\n', '\r']).count();
+                let max = file_lines.max(body_lines);
                 for line in error_lines(&err) {
                     prop_assert!(line >= 1 && line <= max, "{} in {:?}", err, text);
                 }

@@ -271,6 +271,48 @@ impl Repo {
         Ok(Some(blob.content().to_vec()))
     }
 
+    /// The files directly inside folder `dir` of `commit`'s tree: (name, bytes). Empty when
+    /// the folder does not exist.
+    pub fn files_in(
+        &self,
+        commit: git2::Oid,
+        dir: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .context(|| format!("reading the tree of {commit}"))?;
+        let sub = match tree.get_path(Path::new(dir)) {
+            Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => self
+                .inner
+                .find_tree(e.id())
+                .context(|| format!("reading {dir} at {commit}"))?,
+            _ => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for e in sub.iter() {
+            if e.kind() == Some(git2::ObjectType::Blob) {
+                let blob = self
+                    .inner
+                    .find_blob(e.id())
+                    .context(|| format!("reading {dir}/{}", e.name().unwrap_or("?")))?;
+                out.push((
+                    String::from_utf8_lossy(e.name_bytes()).into_owned(),
+                    blob.content().to_vec(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A branch by short name, local first, then `origin/<name>` (a fresh clone has only the
+    /// remote-tracking one).
+    pub fn branch_or_remote(&self, name: &str) -> Option<git2::Oid> {
+        self.ref_oid(&format!("refs/heads/{name}"))
+            .or_else(|| self.ref_oid(&format!("refs/remotes/origin/{name}")))
+    }
+
     /// The commit a ref points at, if it exists.
     pub fn ref_oid(&self, refname: &str) -> Option<git2::Oid> {
         self.inner.refname_to_id(refname).ok()
