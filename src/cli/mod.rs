@@ -10,6 +10,7 @@ pub mod progress;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::audit::{AuditArgs, cmd_audit};
+use commands::checklist::{ChecklistArgs, cmd_checklist};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
@@ -69,6 +70,7 @@ pub enum Command {
     Show(ShowArgs),
     Log(LogArgs),
     Audit(AuditArgs),
+    Checklist(ChecklistArgs),
     Demo(DemoArgs),
 }
 
@@ -85,6 +87,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Show(args) => cmd_show(args, &err),
         Command::Log(args) => cmd_log(args, &err),
         Command::Audit(args) => cmd_audit(args, &err),
+        Command::Checklist(args) => cmd_checklist(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

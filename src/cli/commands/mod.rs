@@ -2,6 +2,7 @@
 //! function that does the work by calling the library.
 
 pub mod audit;
+pub mod checklist;
 pub mod demo;
 pub mod log;
 pub mod plan;
