@@ -65,15 +65,7 @@ fn local_items_are_not_available_in_a_fresh_clone_unless_required() {
     let repo = TestRepo::with_change(TASKS);
     let imp = repo.script("impl.sh", IMPL);
     repo.run(&["run", "--implementer", "--", &imp]).expect(0);
-    let clone = repo.outside().join("clone");
-    repo.git(&[
-        "clone",
-        "-q",
-        "--branch",
-        "change/CH-001",
-        repo.path().to_str().unwrap(),
-        clone.to_str().unwrap(),
-    ]);
+    let clone = repo.fresh_clone("change/CH-001");
     let mut cmd = repo.cmd(&["checklist", "--json"]);
     cmd.current_dir(&clone);
     let out = cmd.output().unwrap();

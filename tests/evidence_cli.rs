@@ -172,15 +172,7 @@ fn log_lists_micro_task_commits_from_trailers_alone() {
     let imp = repo.script("impl.sh", IMPL);
     repo.run(&["run", "--implementer", "--", &imp]).expect(0);
     // A fresh clone has no local artifacts: the log still reads everything it needs.
-    let clone = repo.outside().join("clone");
-    repo.git(&[
-        "clone",
-        "-q",
-        "--branch",
-        "change/CH-001",
-        repo.path().to_str().unwrap(),
-        clone.to_str().unwrap(),
-    ]);
+    let clone = repo.fresh_clone("change/CH-001");
     let mut cmd = repo.cmd(&["log", "--json", "origin/main..HEAD"]);
     cmd.current_dir(&clone);
     let out = cmd.output().unwrap();

@@ -43,18 +43,23 @@ fn plan_hash(repo: &TestRepo) -> String {
         .to_string()
 }
 
-/// Task ids of the commits since `base`, oldest first, read by `git log %(trailers)`.
-fn logged_tasks(repo: &TestRepo, base: &str) -> Vec<String> {
+/// Task ids of the commits of `range`, oldest first, read by `git log %(trailers)`.
+fn logged_tasks_of(repo: &TestRepo, range: &str) -> Vec<String> {
     repo.git(&[
         "log",
         "--reverse",
         "--format=%(trailers:key=Microloop-Task,valueonly)",
-        &format!("{base}..HEAD"),
+        range,
     ])
     .lines()
     .filter(|l| !l.trim().is_empty())
     .map(|l| l.trim().to_string())
     .collect()
+}
+
+/// Task ids of the commits since `base`, oldest first, read by `git log %(trailers)`.
+fn logged_tasks(repo: &TestRepo, base: &str) -> Vec<String> {
+    logged_tasks_of(repo, &format!("{base}..HEAD"))
 }
 
 fn run_state(repo: &TestRepo) -> Value {
@@ -233,17 +238,7 @@ fn killed_implementer_then_continue_gives_one_commit_per_task() {
 fn killing_git_microloop_itself_then_continue_completes_exactly_once() {
     let repo = TestRepo::with_change(FOUR);
     let base = repo.rev("HEAD");
-    let started = repo.outside().join("started");
-    let marker = repo.outside().join("slow-once");
-    let imp = repo.script(
-        "impl.sh",
-        &format!(
-            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}' '{s}'; \
-             echo partial > partial.txt; sleep 60; fi\n{WRITE_TASK_FILE}",
-            m = marker.display(),
-            s = started.display()
-        ),
-    );
+    let (imp, started) = slow_once_at_t003(&repo, "echo partial > partial.txt;");
     let mut child = run_until(&repo, &imp, &started, std::process::Stdio::null);
     child.kill().unwrap(); // SIGKILL to git-microloop only; its implementer lives on
     child.wait().unwrap();
@@ -589,24 +584,15 @@ fn branch_not_checked_out_is_moved_by_compare_and_swap() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(Path::new(&wt).join("out-T001.txt").exists());
-    assert_eq!(repo.rev("main"), repo.rev("main"));
+    // The change branch (checked out only in the linked worktree) now holds the task's commit.
+    assert_eq!(logged_tasks_of(&repo, "main..change/CH-001"), ["T001"]);
 }
 
 #[test]
 fn ctrl_c_stops_gracefully_and_continue_finishes() {
     let repo = TestRepo::with_change(FOUR);
     let base = repo.rev("HEAD");
-    let started = repo.outside().join("started");
-    let marker = repo.outside().join("slow-once");
-    let imp = repo.script(
-        "impl.sh",
-        &format!(
-            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}' '{s}'; \
-             sleep 60; fi\n{WRITE_TASK_FILE}",
-            m = marker.display(),
-            s = started.display()
-        ),
-    );
+    let (imp, started) = slow_once_at_t003(&repo, "");
     let child = run_until(&repo, &imp, &started, std::process::Stdio::piped);
     let t0 = Instant::now();
     nix_kill(child.id(), "INT");
@@ -622,6 +608,23 @@ fn ctrl_c_stops_gracefully_and_continue_finishes() {
     let mut tasks = logged_tasks(&repo, &base);
     tasks.sort();
     assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
+}
+
+/// An implementer that, the first time it meets T003, runs `before` then sleeps for a minute
+/// (touching the returned marker first); every other time it just does its task.
+fn slow_once_at_t003(repo: &TestRepo, before: &str) -> (String, std::path::PathBuf) {
+    let started = repo.outside().join("started");
+    let marker = repo.outside().join("slow-once");
+    let imp = repo.script(
+        "impl.sh",
+        &format!(
+            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}' '{s}'; \
+             {before} sleep 60; fi\n{WRITE_TASK_FILE}",
+            m = marker.display(),
+            s = started.display()
+        ),
+    );
+    (imp, started)
 }
 
 /// Start `git microloop run` with `imp` and wait until the implementer touches `started`.

@@ -113,3 +113,10 @@ pub enum AuditError {
     #[error("an audit line of {len} bytes is over the {max}-byte limit")]
     LineTooLong { len: usize, max: usize },
 }
+
+/// A log's name (which decides its genesis) is its file stem: `implementer_runs`, `retention`.
+pub fn log_name_of(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

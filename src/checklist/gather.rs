@@ -3,13 +3,12 @@
 //! the audit log).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 use thiserror::Error;
 
 use super::{AuditTask, Facts, Local, PlanCheck, SummaryFacts, TaskCommit, unchecked_items};
-use crate::audit::verify;
+use crate::audit::{log_name_of, verify};
 use crate::config::{Config, PlannerConfigFile};
 use crate::git::{GitError, Repo, TrailerCommit};
 use crate::ids::ChangeId;
@@ -307,7 +306,7 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
             qa_result: v["qa_result"].as_str().unwrap_or_default().to_string(),
         })
         .collect();
-    let name = log_name(&path);
+    let name = log_name_of(&path);
     let chain = match verify(&path, &name) {
         Ok(r) if r.ok => Ok(()),
         Ok(r) => Err(r.failure.map_or("the chain does not hold".into(), |f| {
@@ -316,12 +315,6 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
         Err(e) => Err(e.to_string()),
     };
     (Local::Present(events), Local::Present(chain))
-}
-
-fn log_name(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// Unchecked items of the change's `checklists/*.md` at `tip` (from git, so it works anywhere).

@@ -114,7 +114,7 @@ pub fn drive(
     let cancel = install_signal_flag();
     let mut observer = |e: &Event<'_>| print_event(err, e);
     let log_path = ws.local_path(ws.config.paths.implementer_audit.as_str());
-    let name = super::commands::audit::log_name(&log_path);
+    let name = crate::audit::log_name_of(&log_path);
     let mut log = AuditLog::open(&log_path, &name).map_err(|e| {
         CliError::usage(format!("cannot use the audit log {}", log_path.display()))
             .cause(e.to_string())

@@ -86,6 +86,20 @@ impl TestRepo {
         repo
     }
 
+    /// A fresh clone of `branch` beside the repository (no local artifacts or run state).
+    pub fn fresh_clone(&self, branch: &str) -> PathBuf {
+        let clone = self.outside().join("clone");
+        self.git(&[
+            "clone",
+            "-q",
+            "--branch",
+            branch,
+            self.path().to_str().expect("utf-8 temp path"),
+            clone.to_str().expect("utf-8 temp path"),
+        ]);
+        clone
+    }
+
     /// `git rev-parse <rev>`.
     pub fn rev(&self, rev: &str) -> String {
         self.git(&["rev-parse", rev]).trim().to_string()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
-use crate::audit::{Head, LineHash, Tampering, VerifyReport, verify_with_anchors};
+use crate::audit::{Head, LineHash, Tampering, VerifyReport, log_name_of, verify_with_anchors};
 use crate::cli::context::Workspace;
 use crate::cli::error::{CliError, Exit};
 use crate::cli::output::{GOOD, Out, Stderr, WARN, paint};
@@ -50,13 +50,6 @@ pub fn cmd_audit(args: &AuditArgs, err: &Stderr) -> Result<(), CliError> {
     }
 }
 
-/// A log's name (its genesis) is its file stem: `implementer_runs`, `retention`.
-pub fn log_name(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn cmd_verify(args: &VerifyArgs, _err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let files: Vec<PathBuf> = match &args.file {
@@ -73,7 +66,7 @@ fn cmd_verify(args: &VerifyArgs, _err: &Stderr) -> Result<(), CliError> {
     let anchors = summary_anchors(&ws);
     let mut reports = Vec::new();
     for file in &files {
-        let name = log_name(file);
+        let name = log_name_of(file);
         let heads: Vec<Head> = anchors
             .iter()
             .filter(|(log, _)| *log == name)
