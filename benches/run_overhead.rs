@@ -120,7 +120,7 @@ fn main() {
         }
         std::fs::write(sub.join(format!("f{i}.txt")), format!("file {i}\n")).expect("write");
     }
-    std::fs::write(dir.join(".gitignore"), "/artifacts/\n").expect("gitignore");
+    std::fs::write(dir.join(".gitignore"), "/artifacts/\n/audit/\n").expect("gitignore");
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "many files"]);
     // A real repository of this size is packed; and a background `gc --auto` starting in the
