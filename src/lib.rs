@@ -14,6 +14,7 @@ pub mod diag;
 pub mod evidence;
 pub mod fault;
 pub mod git;
+pub mod hook;
 pub mod ids;
 pub mod plan;
 pub mod planning;

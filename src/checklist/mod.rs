@@ -5,6 +5,7 @@
 //! they are required.
 
 mod gather;
+pub mod push;
 mod speckit;
 
 use serde::Serialize;

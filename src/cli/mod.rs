@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
 use commands::demo::{DemoArgs, cmd_demo};
+use commands::install_hook::{InstallHookArgs, cmd_install_hook};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
@@ -71,6 +72,7 @@ pub enum Command {
     Log(LogArgs),
     Audit(AuditArgs),
     Checklist(ChecklistArgs),
+    InstallHook(InstallHookArgs),
     Demo(DemoArgs),
 }
 
@@ -88,6 +90,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Log(args) => cmd_log(args, &err),
         Command::Audit(args) => cmd_audit(args, &err),
         Command::Checklist(args) => cmd_checklist(args, &err),
+        Command::InstallHook(args) => cmd_install_hook(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

@@ -367,6 +367,49 @@ impl Repo {
         self.collect(walk, None)
     }
 
+    /// Commits reachable from `tip` and from none of `hide` (`git rev-list tip --not hide…`),
+    /// with their trailers. Hidden ids this repository does not have are ignored, as git does
+    /// for a push whose remote tip is unknown locally.
+    pub fn commits_outside(
+        &self,
+        tip: git2::Oid,
+        hide: &[git2::Oid],
+    ) -> Result<Vec<TrailerCommit>, GitError> {
+        let mut walk = self
+            .inner
+            .revwalk()
+            .context(|| "starting a revwalk".into())?;
+        walk.push(tip).context(|| format!("walking from {tip}"))?;
+        for h in hide {
+            if self.inner.find_commit(*h).is_ok() {
+                walk.hide(*h).context(|| format!("hiding {h}"))?;
+            }
+        }
+        self.collect(walk, None)
+    }
+
+    /// The commits the refs under `prefix` (e.g. `refs/remotes/origin/`) point at.
+    pub fn ref_targets(&self, prefix: &str) -> Result<Vec<git2::Oid>, GitError> {
+        let glob = format!("{prefix}*");
+        let refs = self
+            .inner
+            .references_glob(&glob)
+            .context(|| format!("listing {glob}"))?;
+        Ok(refs
+            .filter_map(Result::ok)
+            .filter_map(|r| r.peel_to_commit().ok().map(|c| c.id()))
+            .collect())
+    }
+
+    /// A revision (`abc123`, `main^`) as a commit id, if it names one.
+    pub fn resolve_commit(&self, rev: &str) -> Option<git2::Oid> {
+        self.inner
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .ok()
+            .map(|c| c.id())
+    }
+
     /// The commits of a revwalk (at most `max`) with their trailers.
     fn collect(
         &self,

@@ -3,5 +3,5 @@
 mod atomic;
 mod lock;
 
-pub use atomic::{sync_dir, write_atomic, write_json};
+pub use atomic::{sync_dir, write_atomic, write_atomic_mode, write_json};
 pub use lock::{ChangeLock, LockError};
