@@ -44,6 +44,17 @@ pub struct Checklist {
     pub items: Vec<Item>,
 }
 
+impl Checklist {
+    /// The ids of the items that fail.
+    pub fn failing(&self) -> Vec<&'static str> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Fail)
+            .map(|i| i.id)
+            .collect()
+    }
+}
+
 /// Local facts: present, missing (and so failing when required), or not looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Local<T> {
