@@ -39,16 +39,15 @@ fn git(dir: &Path, args: &[&str]) -> Output {
     ok(out, &format!("git {args:?}"))
 }
 
-fn median_of(n: usize, mut f: impl FnMut()) -> Duration {
-    let mut v: Vec<Duration> = (0..n)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
+fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
 }
 
 fn main() {
@@ -94,18 +93,23 @@ fn main() {
         .trim()
         .to_string();
 
-    let reps = 7;
-    let baseline = median_of(reps, || {
-        git(dir, &["log", "--format=%(trailers)", range]);
-    });
-    let ours = median_of(reps, || {
-        ok(
-            pinned(Command::new(BIN).current_dir(dir).args(["checklist"]))
-                .output()
-                .expect("checklist runs"),
-            "checklist",
-        );
-    });
+    // Alternate the two so that noise from the rest of the machine falls on both alike.
+    let reps = 9;
+    let (mut base_t, mut ours_t) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        base_t.push(timed(|| {
+            git(dir, &["log", "--format=%(trailers)", range]);
+        }));
+        ours_t.push(timed(|| {
+            ok(
+                pinned(Command::new(BIN).current_dir(dir).args(["checklist"]))
+                    .output()
+                    .expect("checklist runs"),
+                "checklist",
+            );
+        }));
+    }
+    let (baseline, ours) = (median(base_t), median(ours_t));
     println!("commits on the change branch:   {commits}");
     println!(
         "git log --format=%(trailers):   {:>8.1} ms (median of {reps})",
