@@ -2,6 +2,8 @@
 //! Pure; the sink that appends them (hash-chained, fsynced) sits at the edge. Every record
 //! carries `change`, `run_id`, `seed` and `plan_hash`; task records carry `task_id`.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::events::Event;
@@ -14,6 +16,11 @@ pub trait AuditSink {
     /// Make sure the log can take records (repair a torn tail, refuse tampering) before a
     /// command starts changing things.
     fn check(&mut self) -> Result<(), String>;
+
+    /// The tasks of `run_id` that already have their `task_completed` record. Recovery asks,
+    /// so that a crash between a task's commit, its state save and its record neither loses
+    /// the record nor writes it twice.
+    fn completed_tasks(&mut self, run_id: &str) -> Result<BTreeSet<String>, String>;
 }
 
 /// The real sink: the hash-chained log, appended and fsynced before the run goes on.
@@ -36,7 +43,25 @@ impl AuditSink for crate::audit::AuditLog {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+
+    fn completed_tasks(&mut self, run_id: &str) -> Result<BTreeSet<String>, String> {
+        let text = match std::fs::read(self.path()) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+            Err(e) => return Err(format!("reading {}: {e}", self.path().display())),
+        };
+        Ok(text
+            .lines()
+            // A cheap pre-filter; the parsed fields decide.
+            .filter(|l| l.contains(TASK_COMPLETED) && l.contains(run_id))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["event"] == TASK_COMPLETED && v["run_id"] == run_id)
+            .filter_map(|v| v["task_id"].as_str().map(str::to_string))
+            .collect())
+    }
 }
+
+const TASK_COMPLETED: &str = "task_completed";
 
 /// A log's head after an append: anchored in summary.json and in the record commit.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,6 +135,17 @@ impl Context<'_> {
             .ctx(|| format!("saving the state of {}", state.run_id))
     }
 
+    /// Record a run's end: summary.json first, the state last. The state is what says a run
+    /// is still open, so a crash between the two leaves it open, and `continue` or `abort`
+    /// finishes the job — never a finished state with a stale summary.
+    fn settle(&self, state: &mut RunState) -> Result<(), RunError> {
+        state.updated_at = clock::now_rfc3339();
+        self.write_summary(state)?;
+        self.layout
+            .save(state)
+            .ctx(|| format!("saving the state of {}", state.run_id))
+    }
+
     /// Write `summary.json` for reviewers (atomically; readable while the run goes on).
     /// Approvals and retention recorded in an earlier summary are carried over.
     fn write_summary(&self, state: &RunState) -> Result<(), RunError> {
@@ -427,13 +438,30 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
     if let Some(pgid) = state.child_pgid.take() {
         process::kill_orphan_group(pgid, &state.worktree);
     }
+    if delivered(cx, &state) {
+        // Interrupted after the change branch was fast-forwarded: the work is on the user's
+        // branch, and aborting cannot take it back. Record the run as what it is.
+        cx.emit(Event::Note(format!(
+            "{} was interrupted after {} received its commits; recording it as finished \
+             instead of aborting",
+            state.run_id,
+            short_ref(&state.change_branch)
+        )))?;
+        let tip = run_tip(cx, &state)?;
+        let note = format!(
+            "{} is at {}",
+            short_ref(&state.change_branch),
+            &tip[..12.min(tip.len())]
+        );
+        return conclude(cx, &mut state, note);
+    }
     let mut notes = Vec::new();
     match state.mode {
         Mode::Implementer { .. } => {
             if state.worktree.exists() {
                 keep_leftovers(&state, "abort");
             }
-            GitCli::new(cx.repo.workdir()).worktree_remove(&state.worktree)?;
+            remove_run_worktree(cx, &state)?;
         }
         Mode::Manual => {
             // Back to where the user was, as `git rebase --abort` would, but with `reset --keep`
@@ -461,13 +489,50 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
     state.current = None;
     state.finished_at = Some(clock::now_rfc3339());
     state.finish_note = (!notes.is_empty()).then(|| notes.join("; "));
-    cx.save(&mut state)?;
-    cx.write_summary(&state)?;
+    cx.settle(&mut state)?;
     cx.emit(Event::RunAborted { state: &state })?;
     Ok(Report {
         stop: Stop::Aborted,
         state: Some(state),
     })
+}
+
+/// Remove the run's worktree. One that an interrupted `git worktree remove` left half gone
+/// (no longer registered, folder still there) is our own folder under `.git/microloop/` and is
+/// deleted outright.
+fn remove_run_worktree(cx: &Context<'_>, state: &RunState) -> Result<(), RunError> {
+    let git = GitCli::new(cx.repo.workdir());
+    match git.worktree_remove(&state.worktree) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let registered = git
+                .worktree_list()?
+                .iter()
+                .any(|w| w.path == state.worktree);
+            let ours = state.worktree.starts_with(cx.layout.worktrees_dir());
+            if registered || !ours || !state.worktree.exists() {
+                return Err(e.into());
+            }
+            std::fs::remove_dir_all(&state.worktree)
+                .ctx(|| format!("removing {}", state.worktree.display()))?;
+            let _ = git.run(["worktree", "prune"]);
+            Ok(())
+        }
+    }
+}
+
+/// Every task is done or skipped and the change branch already points at the run's tip.
+fn delivered(cx: &Context<'_>, state: &RunState) -> bool {
+    let all_done = state
+        .tasks
+        .iter()
+        .all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Skipped));
+    let tip = cx.repo.ref_oid(&state.run_branch);
+    matches!(state.mode, Mode::Implementer { .. })
+        && all_done
+        && tip.is_some()
+        && tip.map(|o| o.to_string()).as_deref() != Some(state.base.as_str())
+        && cx.repo.ref_oid(&state.change_branch) == tip
 }
 
 /// The audit log must be writable before anything happens (see `AuditSink::check`).
@@ -590,6 +655,12 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
         }
         prev = c.oid;
     }
+    let logged = match cx.audit.as_mut() {
+        Some(sink) => sink
+            .completed_tasks(state.run_id.as_str())
+            .map_err(RunError::Audit)?,
+        None => Default::default(),
+    };
     let mut found = Vec::new();
     for t in state.tasks.iter_mut() {
         match (committed.get(&t.key), t.status) {
@@ -606,6 +677,8 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
             _ => {}
         }
     }
+    let found_keys: std::collections::BTreeSet<String> =
+        found.iter().map(|(k, _)| k.clone()).collect();
     for (key, commit) in found {
         let parent = parents.get(&commit).copied().unwrap_or(base);
         let title = task_of(planned, &key).map_or("", |t| t.task.title.as_str());
@@ -640,18 +713,40 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
             "{key} was already committed as {commit} before the interruption"
         )))?;
         let commit_hex = commit.to_string();
-        cx.emit(Event::TaskCompleted {
-            state,
-            key: &key,
-            commit: &commit_hex,
-            duration_ms: None,
-            files_touched: files,
-            qa_result,
-            attempts,
-        })?;
+        if !logged.contains(&key) {
+            cx.emit(Event::TaskCompleted {
+                state,
+                key: &key,
+                commit: &commit_hex,
+                duration_ms: None,
+                files_touched: files,
+                qa_result,
+                attempts,
+            })?;
+        }
         if state.current.as_deref() == Some(key.as_str()) {
             state.current = None;
         }
+    }
+    // Done in the state and in git, but the crash came before its audit record.
+    let unrecorded: Vec<TaskState> = state
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done && t.commit.is_some())
+        .filter(|t| !logged.contains(&t.key))
+        .filter(|t| committed.contains_key(&t.key) && !found_keys.contains(&t.key))
+        .cloned()
+        .collect();
+    for t in unrecorded {
+        cx.emit(Event::TaskCompleted {
+            state,
+            key: &t.key,
+            commit: t.commit.as_deref().unwrap_or_default(),
+            duration_ms: t.duration_ms,
+            files_touched: t.files_touched.clone(),
+            qa_result: t.qa_result.as_deref().unwrap_or("unknown"),
+            attempts: t.attempts,
+        })?;
     }
     if let Mode::Implementer { .. } = state.mode {
         // Whatever a killed attempt left half-done is not the task: start it again cleanly.
@@ -1373,15 +1468,20 @@ fn finish(cx: &mut Context<'_>, state: &mut RunState) -> Result<Report, RunError
         ),
         Mode::Implementer { .. } => fast_forward(cx, state, &tip)?,
     };
+    conclude(cx, state, note)
+}
+
+/// The end of a successful run once its commits are on the change branch: the run worktree
+/// goes, and summary, state, audit log and notifier hear of it.
+fn conclude(cx: &mut Context<'_>, state: &mut RunState, note: String) -> Result<Report, RunError> {
     if let Mode::Implementer { .. } = state.mode {
-        GitCli::new(cx.repo.workdir()).worktree_remove(&state.worktree)?;
+        remove_run_worktree(cx, state)?;
     }
     state.status = RunStatus::Succeeded;
     state.current = None;
     state.finished_at = Some(clock::now_rfc3339());
     state.finish_note = Some(note);
-    cx.save(state)?;
-    cx.write_summary(state)?;
+    cx.settle(state)?;
     cx.emit(Event::RunSucceeded { state })?;
     notify(cx, state, "run_succeeded")?;
     Ok(Report {
@@ -1463,6 +1563,10 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
         return Ok(format!("{branch} is unchanged (no task made a commit)"));
     }
     let current = cx.repo.ref_oid(&state.change_branch).map(|o| o.to_string());
+    if current.as_deref() == Some(tip) {
+        // An earlier attempt got this far before it was interrupted.
+        return Ok(format!("{branch} is at {}", &tip[..12.min(tip.len())]));
+    }
     if current.as_deref() != Some(state.base.as_str()) {
         return Ok(format!(
             "{branch} moved while the run worked, so it was left alone; \

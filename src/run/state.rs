@@ -229,7 +229,12 @@ impl Layout {
     }
 
     pub fn worktree(&self, run: &RunId) -> PathBuf {
-        self.root.join("worktrees").join(run.as_str())
+        self.worktrees_dir().join(run.as_str())
+    }
+
+    /// The folder holding every run worktree (ours alone).
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.root.join("worktrees")
     }
 
     /// Changes that have run data, sorted.
