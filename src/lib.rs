@@ -16,6 +16,7 @@ pub mod fault;
 pub mod git;
 pub mod hook;
 pub mod ids;
+pub mod implementers;
 pub mod plan;
 pub mod planning;
 pub mod run;
