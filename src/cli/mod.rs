@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
 use commands::demo::{DemoArgs, cmd_demo};
+use commands::init::{InitArgs, cmd_init};
 use commands::install_hook::{InstallHookArgs, cmd_install_hook};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
@@ -58,6 +59,7 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Init(InitArgs),
     Plan(PlanArgs),
     Run(RunArgs),
     /// Resume the run: after a failure (retry the task), an interruption, or a manual stop
@@ -80,6 +82,7 @@ pub enum Command {
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let err = output::Stderr::new(cli.quiet);
     match &cli.command {
+        Command::Init(args) => cmd_init(args, &err),
         Command::Plan(args) => cmd_plan(args, &err),
         Command::Run(args) => cmd_run(args, &err),
         Command::Continue(args) => cmd_continue(args, &err),

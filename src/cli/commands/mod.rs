@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod checklist;
 pub mod demo;
+pub mod init;
 pub mod install_hook;
 pub mod log;
 pub mod plan;
