@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::config::{ConfigArgs, cmd_config};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::init::{InitArgs, cmd_init};
 use commands::install_hook::{InstallHookArgs, cmd_install_hook};
@@ -74,6 +75,7 @@ pub enum Command {
     Log(LogArgs),
     Audit(AuditArgs),
     Checklist(ChecklistArgs),
+    Config(ConfigArgs),
     InstallHook(InstallHookArgs),
     Demo(DemoArgs),
 }
@@ -93,6 +95,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Log(args) => cmd_log(args, &err),
         Command::Audit(args) => cmd_audit(args, &err),
         Command::Checklist(args) => cmd_checklist(args, &err),
+        Command::Config(args) => cmd_config(args, &err),
         Command::InstallHook(args) => cmd_install_hook(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod config;
 pub mod demo;
 pub mod init;
 pub mod install_hook;
