@@ -91,7 +91,10 @@ impl AuditLog {
         let body = line::encode_body(event, &fields, ts)?;
         let mut file = self.open_locked()?;
         let (head, _) = self.prepare(&mut file, ts)?;
-        self.write_line(&mut file, head, &body)
+        crate::fault::step("audit-append");
+        let appended = self.write_line(&mut file, head, &body)?;
+        crate::fault::step("audit-appended");
+        Ok(appended)
     }
 
     /// Repair a torn tail without appending anything else; `None` when there was nothing to

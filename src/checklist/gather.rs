@@ -74,7 +74,7 @@ pub fn gather(
     );
     facts.plan = plan;
     facts.expected = expected;
-    facts.summary = summary_facts(repo, change, &run_id);
+    facts.summary = summary_facts(repo, config, change, &run_id);
     let (events, chain) = audit_facts(repo, config, &run_id);
     facts.audit_tasks = events;
     facts.audit_chain = chain;
@@ -150,8 +150,15 @@ fn check_plan(
             Ok(p) => {
                 if Some(p.plan.plan_hash.as_str()) == recorded.as_deref() {
                     let expected = p.plan.to_execute().map(|t| t.task.key.clone()).collect();
+                    // The plan holds tasks.md at the base, parsed (unless it fell back to
+                    // one task per file): no need to parse it again.
+                    let before = p
+                        .plan
+                        .fallback
+                        .is_none()
+                        .then(|| p.plan.tasks.into_iter().map(|t| t.task).collect());
                     return (
-                        tip_changes(repo, config, change, base, tip, run_tasks),
+                        tip_changes(repo, config, change, (base, before), tip, run_tasks),
                         expected,
                     );
                 }
@@ -175,12 +182,13 @@ fn check_plan(
     )
 }
 
-/// Tasks of tasks.md at `tip` that differ from `base` other than by the run's ticks.
+/// Tasks of tasks.md at `tip` that differ from `base` other than by the run's ticks (`parsed`:
+/// tasks.md at `base` when the caller already has it).
 fn tip_changes(
     repo: &Repo,
     config: &Config,
     change: &ChangeId,
-    base: git2::Oid,
+    (base, parsed): (git2::Oid, Option<Vec<Task>>),
     tip: git2::Oid,
     run_tasks: &[String],
 ) -> PlanCheck {
@@ -192,17 +200,20 @@ fn tip_changes(
             .map(|b| tasks::parse(&String::from_utf8_lossy(&b), &path).tasks)
             .unwrap_or_default()
     };
-    let (before, after) = (parse(base), parse(tip));
+    let before = parsed.unwrap_or_else(|| parse(base));
+    let after = parse(tip);
     let index = |v: Vec<Task>| -> BTreeMap<String, Task> {
         v.into_iter().map(|t| (t.key.clone(), t)).collect()
     };
     let (before, after) = (index(before), index(after));
+    let ticked_by_run: std::collections::BTreeSet<&str> =
+        run_tasks.iter().map(String::as_str).collect();
     let mut changed = Vec::new();
     for (key, b) in &before {
         match after.get(key) {
             None => changed.push(format!("{key} (removed)")),
             Some(a) => {
-                let ticked = run_tasks.contains(key);
+                let ticked = ticked_by_run.contains(key.as_str());
                 let same = a.title == b.title
                     && a.text == b.text
                     && a.depends_on == b.depends_on
@@ -228,15 +239,28 @@ fn tip_changes(
     }
 }
 
-fn summary_facts(repo: &Repo, change: &ChangeId, run_id: &str) -> Local<SummaryFacts> {
-    let layout = Layout::new(repo.common_dir());
+fn summary_facts(
+    repo: &Repo,
+    config: &Config,
+    change: &ChangeId,
+    run_id: &str,
+) -> Local<SummaryFacts> {
     let Some(run) = crate::ids::RunId::parse(run_id) else {
         return Local::Absent(format!("{run_id:?} is not a run id"));
     };
-    let Ok(state) = layout.load(change, &run) else {
-        return Local::Absent(format!("no local record of {run_id}"));
-    };
-    let path = state.artifacts.join("summary.json");
+    // Where the configuration puts it; the run's state (a larger file) only when the
+    // configuration has moved the artifacts folder since the run.
+    let mut path = repo
+        .main_root()
+        .join(config.paths.artifacts.for_change(change))
+        .join(run.as_str())
+        .join("summary.json");
+    if !path.exists() {
+        let Ok(state) = Layout::new(repo.common_dir()).load(change, &run) else {
+            return Local::Absent(format!("no local record of {run_id}"));
+        };
+        path = state.artifacts.join("summary.json");
+    }
     let Ok(bytes) = std::fs::read(&path) else {
         return Local::Absent(format!("{} not found", path.display()));
     };
@@ -294,8 +318,11 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
         let why = format!("{} not found", path.display());
         return (Local::Absent(why.clone()), Local::Absent(why));
     };
+    // Only this run's task_completed lines are parsed as JSON; the substring tests are a cheap
+    // pre-filter (the parsed fields decide).
     let events = text
         .lines()
+        .filter(|l| l.contains("\"task_completed\"") && l.contains(run_id))
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["event"] == "task_completed" && v["run_id"] == run_id)
         .map(|v| AuditTask {

@@ -8,6 +8,8 @@ mod gather;
 pub mod push;
 mod speckit;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 
 pub use gather::{GatherError, gather};
@@ -42,6 +44,17 @@ pub struct Checklist {
     pub run_id: Option<String>,
     pub ok: bool,
     pub items: Vec<Item>,
+}
+
+impl Checklist {
+    /// The ids of the items that fail.
+    pub fn failing(&self) -> Vec<&'static str> {
+        self.items
+            .iter()
+            .filter(|i| i.outcome == Outcome::Fail)
+            .map(|i| i.id)
+            .collect()
+    }
 }
 
 /// Local facts: present, missing (and so failing when required), or not looked at.
@@ -238,8 +251,13 @@ fn commits_item(f: &Facts) -> Item {
         .filter(|c| c.run.as_deref() == Some(run.as_str()))
         .collect();
     let mut problems = Vec::new();
+    // Maps and sets keep this linear: a change of thousands of tasks is checked on every push.
+    let mut per_task: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &f.commits {
+        *per_task.entry(c.task.as_str()).or_default() += 1;
+    }
     for task in &f.expected {
-        let n = f.commits.iter().filter(|c| &c.task == task).count();
+        let n = per_task.get(task.as_str()).copied().unwrap_or(0);
         match n {
             0 => problems.push(format!("{task} has no commit")),
             1 => {}
@@ -258,11 +276,12 @@ fn commits_item(f: &Facts) -> Item {
     // Commits without our trailers in the middle of the run (an amend that dropped them) show
     // up as a task without its commit above; order is checked on the run's own commits.
     let order: Vec<&str> = ours.iter().map(|c| c.task.as_str()).collect();
+    let committed: BTreeSet<&str> = order.iter().copied().collect();
     let planned: Vec<&str> = f
         .expected
         .iter()
         .map(String::as_str)
-        .filter(|t| order.contains(t))
+        .filter(|t| committed.contains(t))
         .collect();
     if problems.is_empty() && order != planned {
         problems.push(format!(
@@ -272,9 +291,13 @@ fn commits_item(f: &Facts) -> Item {
         ));
     }
     if let Local::Present(s) = &f.summary {
+        let ours_by_commit: BTreeSet<(&str, &str)> = ours
+            .iter()
+            .map(|o| (o.commit.as_str(), o.task.as_str()))
+            .collect();
         for (task, commit) in &s.done {
             if let Some(c) = commit
-                && !ours.iter().any(|o| &o.commit == c && &o.task == task)
+                && !ours_by_commit.contains(&(c.as_str(), task.as_str()))
             {
                 problems.push(format!(
                     "summary.json says {task} is {} but this branch has no such commit",

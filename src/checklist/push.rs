@@ -75,22 +75,28 @@ pub enum Scope {
 /// Decide for one update. `named` are the changes the local or remote branch name names;
 /// `carried` the `Microloop-Change` values of the commits the push sends.
 pub fn scope(update: &PushUpdate, named: &[String], carried: &[String]) -> Scope {
-    if update.is_deletion() {
-        return Scope::Pass("a deletion");
-    }
-    let Some(branch) = update.remote_ref.strip_prefix("refs/heads/") else {
-        return Scope::Pass("not a branch");
-    };
-    // Run branches hold a run's commits as evidence (a failed run's, too); sharing them is
-    // not a change going out. The change branch they were fast-forwarded into is checked.
-    if branch.starts_with("microloop/") {
-        return Scope::Pass("a run branch");
+    if let Some(reason) = passes_unseen(update) {
+        return Scope::Pass(reason);
     }
     let changes: BTreeSet<&String> = named.iter().chain(carried).collect();
     if changes.is_empty() {
         return Scope::Pass("no change id in its name and no micro-task commits");
     }
     Scope::Check(changes.into_iter().cloned().collect())
+}
+
+/// Why an update goes out without looking at its commits, if it does: deletions, refs that
+/// are not branches, and run branches.
+pub fn passes_unseen(update: &PushUpdate) -> Option<&'static str> {
+    if update.is_deletion() {
+        return Some("a deletion");
+    }
+    let Some(branch) = update.remote_ref.strip_prefix("refs/heads/") else {
+        return Some("not a branch");
+    };
+    // Run branches hold a run's commits as evidence (a failed run's, too); sharing them is
+    // not a change going out. The change branch they were fast-forwarded into is checked.
+    branch.starts_with("microloop/").then_some("a run branch")
 }
 
 /// A branch's short name from a full ref name (`refs/heads/x` → `x`); other refs as they are.

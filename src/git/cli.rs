@@ -58,10 +58,12 @@ impl GitCli {
         let mut cmd = self.command(args);
         let shown = format!("{cmd:?}");
         tracing::debug!(command = %shown, "git");
+        crate::fault::step("git");
         let out = cmd.output().map_err(|source| GitError::Spawn {
             command: shown.clone(),
             source,
         })?;
+        crate::fault::step("git-done");
         if out.status.success() {
             Ok(out)
         } else {

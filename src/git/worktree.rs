@@ -134,6 +134,7 @@ impl GitCli {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let shown = format!("{cmd:?}");
+        crate::fault::step("git-commit");
         let mut child = cmd.spawn().map_err(|source| GitError::Spawn {
             command: shown.clone(),
             source,
@@ -146,6 +147,7 @@ impl GitCli {
             command: shown.clone(),
             source,
         })?;
+        crate::fault::step("git-commit-done");
         if out.status.success() {
             Ok(())
         } else {

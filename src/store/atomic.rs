@@ -17,6 +17,7 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Re
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    crate::fault::step("write-file");
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".microloop-")
@@ -30,7 +31,10 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Re
     }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    crate::fault::step("file-renamed");
+    sync_dir(dir)?;
+    crate::fault::step("file-written");
+    Ok(())
 }
 
 /// Make a rename or a new file in `dir` durable.

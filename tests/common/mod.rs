@@ -102,6 +102,29 @@ impl TestRepo {
         clone
     }
 
+    /// A bare repository outside this one, added as remote `origin`, with `main` pushed.
+    pub fn bare_remote(&self) -> PathBuf {
+        let bare = self.outside().join("remote.git");
+        let path = bare.to_str().expect("utf-8 temp path");
+        self.git(&["init", "-q", "--bare", path]);
+        self.git(&["remote", "add", "origin", path]);
+        self.git(&["push", "-q", "origin", "main"]);
+        bare
+    }
+
+    /// `git` with the built `git-microloop` first on PATH, as an installed hook would find it.
+    pub fn git_with_tool(&self, args: &[&str]) -> Run {
+        let bin_dir = Path::new(BIN).parent().expect("binary has a folder");
+        let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .expect("PATH");
+        let mut cmd = Command::new("git");
+        self.pin(&mut cmd);
+        cmd.env("PATH", path).args(args);
+        Run(cmd.output().expect("run git"))
+    }
+
     /// `git rev-parse <rev>`.
     pub fn rev(&self, rev: &str) -> String {
         self.git(&["rev-parse", rev]).trim().to_string()
