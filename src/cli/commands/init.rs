@@ -136,6 +136,7 @@ pub fn cmd_init(args: &InitArgs, err: &Stderr) -> Result<(), CliError> {
             hook: hook.as_ref(),
         })?;
     } else {
+        let head = repo.head()?;
         print_human(
             &mut out,
             layout,
@@ -143,6 +144,7 @@ pub fn cmd_init(args: &InitArgs, err: &Stderr) -> Result<(), CliError> {
             &steps,
             hook.as_ref(),
             &root,
+            head.branch_name(),
         )?;
     }
     out.flush()?;
@@ -215,6 +217,7 @@ fn print_human(
     steps: &[Step],
     hook: Option<&Installed>,
     root: &Path,
+    branch: Option<&str>,
 ) -> io::Result<()> {
     let what = match layout {
         Layout::Default => "default layout",
@@ -262,6 +265,16 @@ fn print_human(
         .map(|s| s.path.as_str())
         .collect();
     out.line("Next:")?;
+    // A change branch first (its name holds the id), so the scaffold is committed on it.
+    if let Some(c) = change
+        && !branch.is_some_and(|b| b.contains(c.as_str()))
+    {
+        let name = match layout {
+            Layout::Default => format!("change/{c}"),
+            Layout::SpecKit => c.to_string(),
+        };
+        out.line(&format!("  git switch -c {name}"))?;
+    }
     if !created.is_empty() {
         out.line(&format!(
             "  git add {} && git commit -m \"Set up git-microloop\"",
@@ -269,11 +282,6 @@ fn print_human(
         ))?;
     }
     if let Some(c) = change {
-        if layout == Layout::Default {
-            out.line(&format!(
-                "  git switch -c change/{c}        # a change branch (its name holds the id)"
-            ))?;
-        }
         out.line(&format!("  git microloop plan --change {c}"))?;
         out.line(&format!(
             "  git microloop run --change {c} --implementer claude   # or codex, aider, script; --manual"
