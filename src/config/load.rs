@@ -258,7 +258,7 @@ pub struct PlannerLayers {
 }
 
 /// Where a resolved value came from, for `plan` output and `-v`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Cli,
@@ -267,13 +267,8 @@ pub enum Source {
     ProjectConfig,
     /// `configs/tests.yaml` or `configs/retention.yaml`.
     YamlConfig,
+    #[default]
     Default,
-}
-
-impl Default for Source {
-    fn default() -> Self {
-        Source::Default
-    }
 }
 
 /// The default seed when no layer sets one (the seed's example value).

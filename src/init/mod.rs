@@ -427,16 +427,19 @@ mod tests {
             gitignore_entries(&d),
             names(&["/artifacts/work/", "/audit/"])
         );
-        let mut p = Paths::default();
-        p.artifacts = PathTemplate::parse("runs/{change}").unwrap();
-        p.planner_config = PathTemplate::parse("runs/{change}/planner.json").unwrap();
-        p.implementer_audit = PathTemplate::parse("implementer.jsonl").unwrap();
-        p.retention_audit = PathTemplate::parse("logs/audit/retention.jsonl").unwrap();
+        let t = |s: &str| PathTemplate::parse(s).unwrap();
+        let mut p = Paths {
+            artifacts: t("runs/{change}"),
+            planner_config: t("runs/{change}/planner.json"),
+            implementer_audit: t("implementer.jsonl"),
+            retention_audit: t("logs/audit/retention.jsonl"),
+            ..Paths::default()
+        };
         assert_eq!(
             gitignore_entries(&p),
             names(&["/implementer.jsonl", "/logs/audit/", "/runs/"])
         );
-        p.artifacts = PathTemplate::parse("{change}-runs").unwrap();
+        p.artifacts = t("{change}-runs");
         assert!(gitignore_entries(&p).contains(&"/*-runs/".to_string()));
     }
 
