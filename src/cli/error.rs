@@ -101,7 +101,7 @@ impl From<std::io::Error> for CliError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> Self {
         let hint = match &e {
-            ConfigError::Invalid { file, .. } => {
+            ConfigError::Invalid { file, .. } | ConfigError::Yaml { file, .. } => {
                 format!("fix {file} (the README's configuration reference lists every key)")
             }
             ConfigError::Io { .. } => "check the file's permissions".to_string(),

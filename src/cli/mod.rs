@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::config::{ConfigArgs, cmd_config};
 use commands::demo::{DemoArgs, cmd_demo};
+use commands::init::{InitArgs, cmd_init};
 use commands::install_hook::{InstallHookArgs, cmd_install_hook};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
@@ -58,6 +60,7 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Init(InitArgs),
     Plan(PlanArgs),
     Run(RunArgs),
     /// Resume the run: after a failure (retry the task), an interruption, or a manual stop
@@ -72,6 +75,7 @@ pub enum Command {
     Log(LogArgs),
     Audit(AuditArgs),
     Checklist(ChecklistArgs),
+    Config(ConfigArgs),
     InstallHook(InstallHookArgs),
     Demo(DemoArgs),
 }
@@ -80,6 +84,7 @@ pub enum Command {
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let err = output::Stderr::new(cli.quiet);
     match &cli.command {
+        Command::Init(args) => cmd_init(args, &err),
         Command::Plan(args) => cmd_plan(args, &err),
         Command::Run(args) => cmd_run(args, &err),
         Command::Continue(args) => cmd_continue(args, &err),
@@ -90,6 +95,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Log(args) => cmd_log(args, &err),
         Command::Audit(args) => cmd_audit(args, &err),
         Command::Checklist(args) => cmd_checklist(args, &err),
+        Command::Config(args) => cmd_config(args, &err),
         Command::InstallHook(args) => cmd_install_hook(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }

@@ -1,5 +1,5 @@
 //! Reading configuration files and resolving settings by precedence:
-//! CLI > environment > `planner_config.json` > `.microloop.toml` > defaults.
+//! CLI > environment > `planner_config.json` > `.microloop.toml` > `configs/*.yaml` > defaults.
 //!
 //! Every error names the file, the line and the key, because "invalid config" with no place is
 //! the most annoying message a tool can print.
@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::schema::Config;
+use super::schema::{Attempts, Config, Retention};
+use super::yaml::{RETENTION_FILE, TESTS_FILE, TestsFile, parse_retention, parse_tests};
 use crate::diag::line_of_offset;
 use crate::ids::Seed;
 use crate::plan::Strategy;
@@ -27,6 +28,15 @@ pub enum ConfigError {
         key: Option<String>,
         message: String,
     },
+    /// A YAML config (`configs/*.yaml`): the column too, since YAML's structure is in it.
+    #[error("{file}:{line}:{column}: {}{message}", key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+    Yaml {
+        file: String,
+        line: u32,
+        column: u32,
+        key: Option<String>,
+        message: String,
+    },
     #[error("cannot read {file}: {source}")]
     Io {
         file: String,
@@ -37,12 +47,117 @@ pub enum ConfigError {
     Env { var: String, message: String },
 }
 
-/// Read `.microloop.toml` under `root`; a missing file means all defaults.
+/// Read `.microloop.toml` and the seed's `configs/tests.yaml` and `configs/retention.yaml`
+/// under `root` and merge them (`merge`); missing files mean defaults.
 pub fn load_config(root: &Path) -> Result<Config, ConfigError> {
-    match read_text(root, CONFIG_FILE)? {
-        None => Ok(Config::default()),
-        Some(text) => parse_config(&text, CONFIG_FILE),
+    let (config, set) = match read_text(root, CONFIG_FILE)? {
+        None => (Config::default(), TomlSet::default()),
+        Some(text) => (parse_config(&text, CONFIG_FILE)?, TomlSet::of(&text)),
+    };
+    let yaml = YamlLayers {
+        tests: read_text(root, TESTS_FILE)?
+            .map(|t| parse_tests(&t, TESTS_FILE))
+            .transpose()?,
+        retention: read_text(root, RETENTION_FILE)?
+            .map(|t| parse_retention(&t, RETENTION_FILE))
+            .transpose()?,
+    };
+    Ok(merge(config, set, yaml))
+}
+
+/// Which of the settings the YAML files can also hold `.microloop.toml` sets itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TomlSet {
+    pub qa: bool,
+    pub max_attempts: bool,
+    pub retention: bool,
+}
+
+impl TomlSet {
+    /// Read from the (already validated) TOML text, since a parsed `Config` cannot tell a
+    /// default from a value that was written down.
+    pub fn of(text: &str) -> Self {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return TomlSet::default();
+        };
+        TomlSet {
+            qa: table.contains_key("qa"),
+            max_attempts: table
+                .get("executor")
+                .and_then(|e| e.as_table())
+                .is_some_and(|e| e.contains_key("max_attempts")),
+            retention: table.contains_key("retention"),
+        }
     }
+}
+
+/// The parsed YAML configs (`None`: the file does not exist).
+#[derive(Debug, Clone, Default)]
+pub struct YamlLayers {
+    pub tests: Option<TestsFile>,
+    pub retention: Option<Retention>,
+}
+
+/// Where `qa`, `executor.max_attempts` and `retention` came from, and which YAML settings were
+/// ignored because `.microloop.toml` sets them too (for `git microloop config`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Origins {
+    pub qa: Source,
+    pub max_attempts: Source,
+    pub retention: Source,
+    pub shadowed: Vec<String>,
+}
+
+/// `.microloop.toml` > `configs/*.yaml` > defaults, setting by setting: `[[qa]]` (the whole
+/// list), `[executor] max_attempts` and `[retention]` (the whole section) written in the TOML
+/// file win over `tests`, `max_attempts` and the retention file; a YAML file only fills in
+/// what the TOML file leaves unset. Whole sections, never a mix of two files' lists, so a
+/// reader of either file sees the complete QA list or policy that applies.
+pub fn merge(mut config: Config, set: TomlSet, yaml: YamlLayers) -> Config {
+    let mut o = Origins::default();
+    let from_toml = |yes: bool| {
+        if yes {
+            Source::ProjectConfig
+        } else {
+            Source::Default
+        }
+    };
+    o.qa = from_toml(set.qa);
+    o.max_attempts = from_toml(set.max_attempts);
+    o.retention = from_toml(set.retention);
+    if let Some(tests) = yaml.tests {
+        if let Some(list) = tests.tests {
+            if set.qa {
+                o.shadowed
+                    .push(format!("{TESTS_FILE} `tests` (.microloop.toml has [[qa]])"));
+            } else {
+                config.qa = list;
+                o.qa = Source::YamlConfig;
+            }
+        }
+        if let Some(n) = tests.max_attempts {
+            if set.max_attempts {
+                o.shadowed.push(format!(
+                    "{TESTS_FILE} `max_attempts` (.microloop.toml sets [executor] max_attempts)"
+                ));
+            } else {
+                config.executor.max_attempts = n;
+                o.max_attempts = Source::YamlConfig;
+            }
+        }
+    }
+    if let Some(policy) = yaml.retention {
+        if set.retention {
+            o.shadowed.push(format!(
+                "{RETENTION_FILE} (.microloop.toml has a [retention] section)"
+            ));
+        } else {
+            config.retention = Some(policy);
+            o.retention = Source::YamlConfig;
+        }
+    }
+    config.origins = o;
+    config
 }
 
 /// Parse config text; `file` is the name used in errors.
@@ -143,13 +258,16 @@ pub struct PlannerLayers {
 }
 
 /// Where a resolved value came from, for `plan` output and `-v`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Cli,
     Env,
     PlannerConfig,
     ProjectConfig,
+    /// `configs/tests.yaml` or `configs/retention.yaml`.
+    YamlConfig,
+    #[default]
     Default,
 }
 
@@ -196,6 +314,34 @@ pub fn planner_from_env(
         })?),
     };
     Ok(PlannerConfigFile { seed, strategy })
+}
+
+/// `MICROLOOP_MAX_ATTEMPTS`, read through `get` so tests need no process env.
+pub fn attempts_from_env(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Attempts>, ConfigError> {
+    let Some(v) = get("MICROLOOP_MAX_ATTEMPTS") else {
+        return Ok(None);
+    };
+    let bad = |message: String| ConfigError::Env {
+        var: "MICROLOOP_MAX_ATTEMPTS".into(),
+        message,
+    };
+    let n: i64 = v
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("{v:?} is not a whole number between 1 and 10")))?;
+    Attempts::parse(n).map(Some).map_err(bad)
+}
+
+/// Attempts per task: `--max-attempts` > `MICROLOOP_MAX_ATTEMPTS` > `.microloop.toml` >
+/// `configs/tests.yaml` > 2, with where the winner came from.
+pub fn resolve_attempts(cli: Option<u32>, env: Option<Attempts>, config: &Config) -> (u32, Source) {
+    match (cli, env) {
+        (Some(n), _) => (n, Source::Cli),
+        (None, Some(a)) => (a.0, Source::Env),
+        (None, None) => (config.executor.max_attempts.0, config.origins.max_attempts),
+    }
 }
 
 #[cfg(test)]
@@ -329,5 +475,118 @@ mod template_tests {
         assert_eq!(c.qa.len(), 1);
         assert!(c.retention.is_some() && c.notify.is_some());
         assert!(c.executor.command.is_some());
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    fn toml(text: &str) -> (Config, TomlSet) {
+        (parse_config(text, CONFIG_FILE).unwrap(), TomlSet::of(text))
+    }
+
+    fn yaml(tests: &str, retention: Option<&str>) -> YamlLayers {
+        YamlLayers {
+            tests: Some(parse_tests(tests, TESTS_FILE).unwrap()),
+            retention: retention.map(|r| parse_retention(r, RETENTION_FILE).unwrap()),
+        }
+    }
+
+    const TESTS: &str = "max_attempts: 4\ntests:\n  - name: yaml-unit\n    command: [pytest]\n";
+
+    #[test]
+    fn yaml_fills_in_what_toml_leaves_unset() {
+        let (c, set) = toml("[planner]\nseed = 1\n");
+        let c = merge(c, set, yaml(TESTS, Some("success_ttl: 2d\n")));
+        assert_eq!(c.qa.len(), 1);
+        assert_eq!(c.qa[0].name, "yaml-unit");
+        assert_eq!(c.executor.max_attempts, Attempts(4));
+        assert_eq!(c.retention.as_ref().unwrap().success_ttl.to_string(), "2d");
+        assert_eq!(c.origins.qa, Source::YamlConfig);
+        assert_eq!(c.origins.max_attempts, Source::YamlConfig);
+        assert_eq!(c.origins.retention, Source::YamlConfig);
+        assert!(c.origins.shadowed.is_empty());
+    }
+
+    #[test]
+    fn toml_wins_over_yaml_section_by_section() {
+        let (c, set) = toml(
+            "[executor]\nmax_attempts = 1\n[[qa]]\nname = \"toml-unit\"\ncommand = [\"make\"]\n\
+             [retention]\nkeep_last = 3\n",
+        );
+        let c = merge(c, set, yaml(TESTS, Some("success_ttl: 2d\nkeep_last: 9\n")));
+        assert_eq!(c.qa.len(), 1);
+        assert_eq!(c.qa[0].name, "toml-unit");
+        assert_eq!(c.executor.max_attempts, Attempts(1));
+        let r = c.retention.as_ref().unwrap();
+        // The whole TOML section wins: keys it leaves out take the defaults, not YAML's.
+        assert_eq!((r.keep_last, r.success_ttl.to_string()), (3, "7d".into()));
+        assert_eq!(c.origins.qa, Source::ProjectConfig);
+        assert_eq!(c.origins.max_attempts, Source::ProjectConfig);
+        assert_eq!(c.origins.retention, Source::ProjectConfig);
+        assert_eq!(c.origins.shadowed.len(), 3);
+    }
+
+    #[test]
+    fn an_explicit_default_in_toml_still_wins() {
+        // `max_attempts = 2` is the default value, but it was written down.
+        let (c, set) = toml("[executor]\nmax_attempts = 2\n");
+        let c = merge(c, set, yaml(TESTS, None));
+        assert_eq!(c.executor.max_attempts, Attempts(2));
+        assert_eq!(c.origins.max_attempts, Source::ProjectConfig);
+        assert_eq!(c.origins.qa, Source::YamlConfig);
+        assert!(c.retention.is_none());
+        assert_eq!(c.origins.retention, Source::Default);
+    }
+
+    #[test]
+    fn env_and_cli_win_over_both_files() {
+        let (c, set) = toml("[executor]\nmax_attempts = 3\n");
+        let c = merge(c, set, yaml(TESTS, None));
+        assert_eq!(resolve_attempts(None, None, &c), (3, Source::ProjectConfig));
+        assert_eq!(
+            resolve_attempts(None, Some(Attempts(5)), &c),
+            (5, Source::Env)
+        );
+        assert_eq!(
+            resolve_attempts(Some(6), Some(Attempts(5)), &c),
+            (6, Source::Cli)
+        );
+        let none = merge(Config::default(), TomlSet::default(), YamlLayers::default());
+        assert_eq!(resolve_attempts(None, None, &none), (2, Source::Default));
+    }
+
+    #[test]
+    fn max_attempts_env_is_validated() {
+        let get =
+            |v: &'static str| move |k: &str| (k == "MICROLOOP_MAX_ATTEMPTS").then(|| v.to_string());
+        assert_eq!(attempts_from_env(get("3")).unwrap(), Some(Attempts(3)));
+        assert!(matches!(
+            attempts_from_env(get("0")),
+            Err(ConfigError::Env { .. })
+        ));
+        assert!(matches!(
+            attempts_from_env(get("x")),
+            Err(ConfigError::Env { .. })
+        ));
+        assert_eq!(attempts_from_env(|_| None).unwrap(), None);
+    }
+
+    #[test]
+    fn load_reads_all_three_files_and_reports_yaml_errors_with_a_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("configs")).unwrap();
+        std::fs::write(root.join(TESTS_FILE), TESTS).unwrap();
+        let c = load_config(root).unwrap();
+        assert_eq!(c.qa[0].name, "yaml-unit");
+        std::fs::write(root.join(RETENTION_FILE), "# policy\nkeep_last: [\n").unwrap();
+        let e = load_config(root).unwrap_err().to_string();
+        assert!(e.starts_with("configs/retention.yaml:"), "{e}");
+        std::fs::write(root.join(RETENTION_FILE), "# policy\nkeep_lsat: 1\n").unwrap();
+        let e = load_config(root).unwrap_err().to_string();
+        assert!(e.starts_with("configs/retention.yaml:2:"), "{e}");
+        assert!(e.contains("`keep_lsat`"), "{e}");
     }
 }

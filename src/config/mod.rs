@@ -1,17 +1,20 @@
 //! Configuration: the `.microloop.toml` schema, the per-change `planner_config.json`, and the
 //! precedence that decides which value wins (CLI > environment > planner_config.json >
-//! .microloop.toml > defaults).
+//! .microloop.toml > configs/*.yaml > defaults), and the seed's YAML configs.
 
 mod duration;
 mod load;
 mod schema;
+mod yaml;
 
 pub use duration::Span;
 pub use load::{
-    CONFIG_FILE, ConfigError, DEFAULT_SEED, PlannerConfigFile, PlannerLayers, Source, load_config,
-    load_planner_config, parse_config, planner_from_env,
+    CONFIG_FILE, ConfigError, DEFAULT_SEED, Origins, PlannerConfigFile, PlannerLayers, Source,
+    TomlSet, YamlLayers, attempts_from_env, load_config, load_planner_config, merge, parse_config,
+    planner_from_env, resolve_attempts,
 };
 pub use schema::{
     Argv, Attempts, ChangeSection, Config, Executor, Notify, PathTemplate, Paths, PlannerSection,
-    QaCommand, Retention, Role,
+    Preset, PresetName, QaCommand, Retention, Role,
 };
+pub use yaml::{RETENTION_FILE, TESTS_FILE, TestsFile, parse_retention, parse_tests};

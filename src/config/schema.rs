@@ -2,6 +2,8 @@
 //! reader can point at the exact line of a bad value; unknown keys are refused everywhere
 //! (a typo must never silently fall back to a default).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::duration::Span;
@@ -21,6 +23,55 @@ pub struct Config {
     /// `None` (no `[retention]` section) means: keep everything.
     pub retention: Option<Retention>,
     pub notify: Option<Notify>,
+    /// `[implementers.<name>]`: named implementer presets for `run --implementer <name>`
+    /// (they replace a built-in preset of the same name).
+    pub implementers: BTreeMap<PresetName, Preset>,
+    /// Where the settings the YAML configs can also hold came from (filled in by `load`).
+    #[serde(skip)]
+    pub origins: super::load::Origins,
+}
+
+/// A named implementer preset: `[implementers.claude] command = ["sh", "my-claude.sh"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    /// The implementer's argument vector (relative programs are found from the run worktree;
+    /// see the README's "Implementers" section).
+    pub command: Argv,
+}
+
+/// A preset name: a lowercase letter, then lowercase letters, digits, `-` or `_` (at most 32),
+/// so it can never be mistaken for a path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PresetName(String);
+
+impl PresetName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = s.len() <= 32
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(PresetName(s.to_string()))
+        } else {
+            Err(format!(
+                "implementer preset name {s:?} must be a lowercase letter then lowercase \
+                 letters, digits, `-` or `_` (e.g. \"claude\")"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PresetName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PresetName::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -988,7 +988,12 @@ fn implement_task(
         })?;
         let logs = attempt_dir(state, &key, attempt);
         let task_file = write_task_file(state, planned, task, attempt)?;
-        let env = task_env(state, task, attempt, &task_file);
+        let prompt_file = write_prompt_file(state, planned, task, attempt)?;
+        let mut env = task_env(state, task, attempt, &task_file);
+        env.push((
+            "MICROLOOP_PROMPT_FILE".into(),
+            prompt_file.to_string_lossy().into_owned(),
+        ));
         let started = std::time::Instant::now();
         let implement = run_logged(
             cx,
@@ -1427,6 +1432,41 @@ fn write_task_file(
         },
     )
     .ctx(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The prompt for an agent (`MICROLOOP_PROMPT_FILE`), beside the task file: the shipped
+/// wrappers hand it to their agent as it is.
+fn write_prompt_file(
+    state: &RunState,
+    planned: &Planned,
+    task: &PlannedTask,
+    attempt: u32,
+) -> Result<PathBuf, RunError> {
+    let previous = (attempt > 1).then(|| {
+        attempt_dir(state, &task.task.key, attempt - 1)
+            .to_string_lossy()
+            .into_owned()
+    });
+    let qa: Vec<(String, Vec<String>)> = state
+        .qa
+        .iter()
+        .map(|q| (q.name.clone(), q.argv.clone()))
+        .collect();
+    let text = crate::implementers::prompt::render(&crate::implementers::prompt::PromptInput {
+        change: state.change.as_str(),
+        task,
+        tasks_file: &planned.tasks_file,
+        attempt,
+        previous_logs: previous.as_deref(),
+        qa: &qa,
+    });
+    let path = state
+        .artifacts
+        .join("tasks")
+        .join(format!("{}.prompt.md", safe_name(&task.task.key)));
+    crate::store::write_atomic(&path, text.as_bytes())
+        .ctx(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

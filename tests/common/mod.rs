@@ -2,6 +2,8 @@
 //! cleared and pinned environment so output is byte-stable (after git-branchless's testing.rs).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod agents;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod config;
 pub mod demo;
+pub mod init;
 pub mod install_hook;
 pub mod log;
 pub mod plan;
