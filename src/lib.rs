@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod fault;
 pub mod git;
 pub mod ids;
+pub mod paths;
 pub mod plan;
 pub mod planning;
 pub mod run;

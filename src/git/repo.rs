@@ -76,6 +76,9 @@ pub struct Repo {
     main_root: PathBuf,
     /// The git dir shared by all worktrees (run state lives here).
     common_dir: PathBuf,
+    /// This worktree's git dir when git cannot find it from the work tree by itself (it was
+    /// reached through `GIT_DIR`/`GIT_WORK_TREE`); the `git` CLI is then told explicitly.
+    explicit_git_dir: Option<PathBuf>,
 }
 
 impl Repo {
@@ -105,12 +108,33 @@ impl Repo {
             (Some(n), Some(parent)) if n == ".git" && inner.is_worktree() => parent.to_path_buf(),
             _ => workdir.clone(),
         };
+        let git_dir = strip_trailing_sep(inner.path());
+        let found_from_workdir = git2::Repository::discover(&workdir)
+            .map(|r| strip_trailing_sep(r.path()))
+            .ok();
+        let explicit_git_dir = (found_from_workdir.as_ref() != Some(&git_dir)).then_some(git_dir);
         Ok(Repo {
             inner,
             workdir,
             main_root,
             common_dir,
+            explicit_git_dir,
         })
+    }
+
+    /// The `git` CLI in `dir`; in this repository's own work tree it is told where the git dir
+    /// is whenever git could not find it from there (so `GIT_DIR` setups keep working after
+    /// we strip the caller's repository variables).
+    pub fn cli_in(&self, dir: &Path) -> super::GitCli {
+        match &self.explicit_git_dir {
+            Some(git_dir) if dir == self.workdir => super::GitCli::with_git_dir(dir, git_dir),
+            _ => super::GitCli::new(dir),
+        }
+    }
+
+    /// The `git` CLI in the work tree of this repository.
+    pub fn cli(&self) -> super::GitCli {
+        self.cli_in(&self.workdir)
     }
 
     pub fn workdir(&self) -> &Path {
@@ -217,6 +241,16 @@ pub struct FileChange {
     pub added: usize,
     pub removed: usize,
     pub binary: bool,
+}
+
+impl FileChange {
+    /// The path, byte-exact.
+    pub fn exact_path(&self) -> crate::paths::BytePath {
+        match &self.path_bytes {
+            Some(b) => crate::paths::BytePath::from_bytes(b.clone()),
+            None => crate::paths::BytePath::from(self.path.as_str()),
+        }
+    }
 }
 
 /// What changed between two commits: per-file stats and the unified diff.

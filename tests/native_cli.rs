@@ -1,0 +1,353 @@
+//! Feeling like a native git command: where it works (subdirectory, linked worktree,
+//! GIT_DIR/GIT_WORK_TREE, submodules, non-UTF-8 names), terminal behaviour (colour, progress,
+//! -q/-v), the man page and shell completions. Real git, real processes, real pseudo-terminals.
+
+mod common;
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Run, TestRepo};
+use serde_json::Value;
+
+const TASKS: &str =
+    "# Tasks\n\n## Phase 1\n\n- [ ] T001 Create `a.txt`\n- [ ] T002 Create `b.txt`\n";
+/// An implementer that writes a file named after the task.
+const IMPL: &str = "echo \"$MICROLOOP_TASK_ID\" >> \"out-$MICROLOOP_TASK_ID.txt\"";
+
+/// Where and how commands start: a working directory and extra environment.
+struct At<'a> {
+    repo: &'a TestRepo,
+    dir: PathBuf,
+    env: Vec<(&'static str, OsString)>,
+}
+
+impl<'a> At<'a> {
+    fn new(repo: &'a TestRepo, dir: impl Into<PathBuf>) -> Self {
+        At {
+            repo,
+            dir: dir.into(),
+            env: Vec::new(),
+        }
+    }
+
+    fn env(mut self, key: &'static str, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((key, value.as_ref().to_os_string()));
+        self
+    }
+
+    fn apply(&self, cmd: &mut Command) {
+        cmd.current_dir(&self.dir);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = self.repo.cmd(args);
+        self.apply(&mut cmd);
+        Run(cmd.output().expect("run git-microloop"))
+    }
+
+    /// git with the same directory and environment; panics unless it succeeds.
+    fn git<S: AsRef<OsStr>>(&self, args: &[S]) -> Vec<u8> {
+        let mut cmd = Command::new("git");
+        self.repo.pin(&mut cmd);
+        self.apply(&mut cmd);
+        let out = cmd.args(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {:?} failed: {}",
+            args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn git_str(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.git(args)).into_owned()
+    }
+}
+
+/// Task ids of the micro-task commits of `range`, oldest first (read by git itself).
+fn task_commits(at: &At<'_>, range: &str) -> Vec<String> {
+    at.git_str(&[
+        "log",
+        "--reverse",
+        "--format=%(trailers:key=Microloop-Task,valueonly)",
+        range,
+    ])
+    .lines()
+    .map(str::trim)
+    .filter(|l| !l.is_empty())
+    .map(str::to_string)
+    .collect()
+}
+
+/// plan, run (script implementer), status and checklist, as a user would type them at `at`;
+/// returns the run's `--json` outcome.
+fn full_loop(at: &At<'_>, implementer: &str) -> Value {
+    let plan = at.run(&["plan", "--json"]).expect(0).json();
+    let keys: Vec<&str> = plan["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(keys, ["T001", "T002"]);
+    at.run(&["plan"]).expect(0);
+    let outcome = at
+        .run(&["run", "--json", "--implementer", "--", implementer])
+        .expect(0)
+        .json();
+    assert_eq!(outcome["outcome"], "succeeded", "{outcome:#}");
+    let status = at.run(&["status", "--json"]).expect(0).json();
+    assert_eq!(status["runs"][0]["status"], "succeeded", "{status:#}");
+    assert_eq!(status["runs"][0]["run_id"], outcome["run"]["run_id"]);
+    at.run(&["status"]).expect(0);
+    let checklist = at.run(&["checklist", "--json"]).expect(0).json();
+    assert_eq!(checklist["checklist"]["ok"], true, "{checklist:#}");
+    at.run(&["checklist"]).expect(0);
+    assert_eq!(task_commits(at, "main..change/CH-001"), ["T001", "T002"]);
+    outcome
+}
+
+#[test]
+fn works_from_a_subdirectory() {
+    let repo = TestRepo::with_change(TASKS);
+    repo.write("src/deep/lib.txt", "code\n");
+    repo.commit_all("a subdirectory");
+    let imp = repo.script("impl.sh", IMPL);
+    let at = At::new(&repo, repo.path().join("src/deep"));
+    full_loop(&at, &imp);
+    // The work landed at the repository's root, not in the subdirectory.
+    assert!(repo.path().join("out-T001.txt").exists());
+    assert!(!repo.path().join("src/deep/out-T001.txt").exists());
+    assert!(repo.path().join("artifacts/work/CH-001").is_dir());
+}
+
+#[test]
+fn works_in_a_linked_worktree() {
+    let repo = TestRepo::with_change(TASKS);
+    repo.git(&["checkout", "-q", "main"]);
+    let wt = repo.outside().join("linked");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        wt.to_str().expect("utf-8"),
+        "change/CH-001",
+    ]);
+    let imp = repo.script("impl.sh", IMPL);
+    let at = At::new(&repo, &wt);
+    full_loop(&at, &imp);
+    // The change branch moved in the linked worktree; the main worktree stayed on main.
+    assert!(wt.join("out-T002.txt").exists());
+    assert_eq!(repo.git(&["branch", "--show-current"]).trim(), "main");
+    assert!(!repo.path().join("out-T002.txt").exists());
+    // Local run data is shared by the worktrees: it lives in the main worktree.
+    assert!(repo.path().join("artifacts/work/CH-001").is_dir());
+    assert!(repo.path().join("audit/implementer_runs.jsonl").is_file());
+    // From a subdirectory of the linked worktree too.
+    std::fs::create_dir_all(wt.join("sub")).unwrap();
+    let sub = At::new(&repo, wt.join("sub"));
+    sub.run(&["checklist"]).expect(0);
+    sub.run(&["status"]).expect(0);
+}
+
+#[test]
+fn works_with_git_dir_and_git_work_tree_from_outside() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    let elsewhere = repo.outside().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let at = At::new(&repo, &elsewhere)
+        .env("GIT_DIR", repo.path().join(".git"))
+        .env("GIT_WORK_TREE", repo.path());
+    full_loop(&at, &imp);
+    assert!(repo.path().join("out-T001.txt").exists());
+    // Nothing was written where the command was started.
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn works_with_a_git_dir_kept_apart_from_its_work_tree() {
+    // The "dotfiles" layout: the work tree has no `.git` at all; only GIT_DIR finds it.
+    let repo = TestRepo::with_change(TASKS);
+    let store = repo.outside().join("store.git");
+    std::fs::rename(repo.path().join(".git"), &store).unwrap();
+    let imp = repo.script("impl.sh", IMPL);
+    let at = At::new(&repo, repo.path())
+        .env("GIT_DIR", &store)
+        .env("GIT_WORK_TREE", repo.path());
+    full_loop(&at, &imp);
+    assert!(repo.path().join("out-T002.txt").exists());
+    assert!(!repo.path().join(".git").exists());
+    // The implementer ran in the run's own worktree, not in the user's (nor with their GIT_DIR).
+    let log = at.git_str(&["log", "-1", "--format=%s", "change/CH-001~1"]);
+    assert!(log.starts_with("T002"), "{log}");
+    // The user's work tree is clean afterwards: the fast-forward checked the work out.
+    let status = at.git_str(&["status", "--porcelain", "--untracked-files=no"]);
+    assert_eq!(status, "", "{status}");
+}
+
+#[test]
+fn works_in_a_repository_with_submodules() {
+    let lib = TestRepo::new();
+    lib.write("lib.txt", "library\n");
+    lib.commit_all("library");
+    let repo = TestRepo::new();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        lib.path().to_str().expect("utf-8"),
+        "vendor/lib",
+    ]);
+    repo.commit_all("add a submodule");
+    repo.git(&["checkout", "-qb", "change/CH-001"]);
+    repo.write("changes/CH-001/tasks.md", TASKS);
+    repo.commit_all("tasks");
+    let imp = repo.script("impl.sh", IMPL);
+    full_loop(&At::new(&repo, repo.path()), &imp);
+    // The submodule is untouched: same commit recorded, still checked out here.
+    let tree = repo.git(&["ls-tree", "HEAD", "vendor/lib"]);
+    assert!(tree.starts_with("160000 commit"), "{tree}");
+    assert_eq!(repo.read("vendor/lib/lib.txt"), "library\n");
+    // And from inside the submodule, the tool sees the submodule's own repository.
+    let inside = At::new(&repo, repo.path().join("vendor/lib"));
+    let r = inside.run(&["status"]).expect(0);
+    assert!(r.stdout().contains("no runs yet"), "{}", r.stdout());
+}
+
+/// `caf<0xE9>` — Latin-1, not UTF-8.
+fn latin1(prefix: &str, suffix: &str) -> OsString {
+    let mut b = prefix.as_bytes().to_vec();
+    b.extend_from_slice(b"caf\xe9");
+    b.extend_from_slice(suffix.as_bytes());
+    OsString::from_vec(b)
+}
+
+/// A repository like `TestRepo::with_change(tasks)`, at `root`.
+fn repo_at<'a>(repo: &'a TestRepo, root: &Path, tasks: &str) -> At<'a> {
+    std::fs::create_dir_all(root.join("changes/CH-001")).unwrap();
+    let at = At::new(repo, root);
+    at.git(&["init", "-q", "-b", "main"]);
+    std::fs::write(root.join("README.md"), "sample\n").unwrap();
+    at.git(&["add", "-A"]);
+    at.git(&["commit", "-qm", "initial"]);
+    at.git(&["checkout", "-qb", "change/CH-001"]);
+    std::fs::write(root.join("changes/CH-001/tasks.md"), tasks).unwrap();
+    at.git(&["add", "-A"]);
+    at.git(&["commit", "-qm", "tasks"]);
+    at
+}
+
+/// A JSON path value as bytes: a string, or `{"lossy": …, "bytes": [...]}` when not UTF-8.
+fn path_bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Object(o) => o["bytes"]
+            .as_array()
+            .expect("bytes")
+            .iter()
+            .map(|b| b.as_u64().expect("byte") as u8)
+            .collect(),
+        other => panic!("not a path: {other}"),
+    }
+}
+
+#[test]
+fn works_with_non_utf8_file_names_and_keeps_them_lossless_in_json() {
+    let repo = TestRepo::new();
+    // The repository itself lives under a non-UTF-8 folder name, and the implementer creates a
+    // file whose name is not UTF-8 either.
+    let root = repo.outside().join(latin1("repo-", ""));
+    let at = repo_at(&repo, &root, TASKS);
+    let imp = repo.script(
+        "impl.sh",
+        "printf '%s\\n' \"$MICROLOOP_TASK_ID\" > \"$(printf 'caf\\351-%s.txt' \"$MICROLOOP_TASK_ID\")\"",
+    );
+    let outcome = full_loop(&at, &imp);
+    let name = latin1("", "-T001.txt");
+    assert!(root.join(&name).is_file());
+    // git recorded the exact bytes.
+    let files = at.git(&["show", "--name-only", "-z", "--format=", "change/CH-001~1"]);
+    assert!(
+        files
+            .split(|&b| b == 0)
+            .any(|f| f == latin1("", "-T002.txt").as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&files)
+    );
+    // --json keeps them exact: the run's worktree and artifacts (under the Latin-1 root) and
+    // the files each task touched.
+    let run = &outcome["run"];
+    assert_eq!(
+        path_bytes(&run["artifacts"])[..root.as_os_str().len()],
+        *root.as_os_str().as_bytes()
+    );
+    let touched: Vec<Vec<u8>> = run["tasks"][0]["files_touched"]
+        .as_array()
+        .expect("files_touched")
+        .iter()
+        .map(path_bytes)
+        .collect();
+    assert!(touched.contains(&name.as_bytes().to_vec()), "{run:#}");
+    let status = at.run(&["status", "--json"]).expect(0).json();
+    let touched: Vec<Vec<u8>> = status["runs"][0]["tasks"][1]["files_touched"]
+        .as_array()
+        .expect("files_touched")
+        .iter()
+        .map(path_bytes)
+        .collect();
+    assert!(touched.contains(&latin1("", "-T002.txt").into_vec()));
+    // The evidence too: summary.json (schema-valid, checked by checklist above), show, log.
+    let show = at.run(&["show", "--json"]).expect(0).json();
+    assert_eq!(show["commits_verified"], true);
+    let touched = &show["summary"]["tasks"][0]["files_touched"];
+    assert!(
+        touched
+            .as_array()
+            .expect("files_touched")
+            .iter()
+            .any(|f| path_bytes(f) == name.as_bytes()),
+        "{touched}"
+    );
+    let log = at.run(&["log", "--json"]).expect(0).json();
+    let files: Vec<Vec<u8>> = log["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .flat_map(|c| c["files"].as_array().expect("files").iter().map(path_bytes))
+        .collect();
+    assert!(files.contains(&name.into_vec()), "{log:#}");
+    // Human output shows the names (lossily) without failing.
+    at.run(&["show"]).expect(0);
+    at.run(&["log"]).expect(0);
+    at.run(&["audit", "verify", "--json"]).expect(0);
+}
+
+#[test]
+fn a_task_naming_a_non_ascii_file_reaches_the_implementer_intact() {
+    let repo = TestRepo::with_change("## P\n\n- [ ] T001 Create `données/été.txt`\n");
+    let imp = repo.script(
+        "impl.sh",
+        "mkdir -p données && printf '%s\\n' \"$MICROLOOP_TASK_TITLE\" > données/été.txt",
+    );
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    assert_eq!(repo.read("données/été.txt"), "Create `données/été.txt`\n");
+    let v = repo.run(&["status", "--json"]).expect(0).json();
+    let touched = &v["runs"][0]["tasks"][0]["files_touched"];
+    assert!(
+        touched
+            .as_array()
+            .expect("files_touched")
+            .contains(&Value::from("données/été.txt")),
+        "{touched}"
+    );
+}
