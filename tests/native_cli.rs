@@ -351,3 +351,287 @@ fn a_task_naming_a_non_ascii_file_reaches_the_implementer_intact() {
         "{touched}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Man page and completions
+
+/// `git help microloop` (git runs `man git-microloop`) with `env` added, the page on stdout.
+fn git_help(repo: &TestRepo, env: &[(&str, &OsStr)]) -> String {
+    let mut cmd = Command::new("git");
+    repo.pin(&mut cmd);
+    cmd.args(["help", "microloop"])
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("MANWIDTH", "100")
+        .env_remove("MANPATH");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .expect("git help (needs `man`: install man-db, as .ci/run does)");
+    assert!(
+        out.status.success(),
+        "git help microloop failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Plain text whatever man's formatting: drop overstrikes ("N\bN") and any SGR.
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = regex::Regex::new(r".\x08|\x1b\[[0-9;]*m")
+        .expect("regex")
+        .replace_all(&text, "")
+        .into_owned();
+    // Justified lines have runs of spaces.
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A folder holding `git-microloop` (a link to the built binary), first on PATH, as
+/// `cargo install` leaves it.
+fn installed_bin(prefix: &Path) -> OsString {
+    let bin = prefix.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(common::BIN, bin.join("git-microloop")).unwrap();
+    let mut path = bin.into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    path
+}
+
+fn assert_is_the_main_page(text: &str) {
+    for want in [
+        "GIT-MICROLOOP(1)",
+        "NAME",
+        "git-microloop - plan a Spec-Kit tasks.md",
+        "SYNOPSIS",
+        "git microloop [-v|--verbose]",
+        "DESCRIPTION",
+        "OPTIONS",
+        "--color <WHEN>",
+        "SUBCOMMANDS",
+        "git-microloop-run(1)",
+        "git-microloop-checklist(1)",
+        "EXAMPLES",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "NO_COLOR",
+        "FILES",
+        "SEE ALSO",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn git_help_shows_the_man_page_from_manpath() {
+    let repo = TestRepo::new();
+    let prefix = repo.outside().join("prefix");
+    let path = installed_bin(&prefix);
+    let man = repo.outside().join("man");
+    // The documented step, with the folder on MANPATH.
+    let r = repo
+        .run(&["man", "--out", man.join("man1").to_str().unwrap()])
+        .expect(0);
+    assert!(
+        r.stderr().contains("wrote 15 manual pages"),
+        "{}",
+        r.stderr()
+    );
+    assert!(man.join("man1/git-microloop.1").is_file());
+    assert!(man.join("man1/git-microloop-audit-verify.1").is_file());
+    let text = git_help(&repo, &[("PATH", &path), ("MANPATH", man.as_os_str())]);
+    assert_is_the_main_page(&text);
+    // Before the step there is no page: the test can fail.
+    let empty = repo.outside().join("empty-man");
+    std::fs::create_dir_all(empty.join("man1")).unwrap();
+    let mut cmd = Command::new("git");
+    repo.pin(&mut cmd);
+    let out = cmd
+        .args(["help", "microloop"])
+        .env("PATH", &path)
+        .env("MANPATH", &empty)
+        .env("MANPAGER", "cat")
+        .output()
+        .unwrap();
+    assert!(!out.status.success() || !String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"));
+}
+
+#[test]
+fn man_pages_installed_beside_the_binary_are_found_through_path() {
+    // `cargo install` puts the binary in ~/.cargo/bin; man finds ~/.cargo/share/man from PATH.
+    let repo = TestRepo::new();
+    let prefix = repo.outside().join("cargo");
+    let path = installed_bin(&prefix);
+    let mut cmd = repo.cmd(&["man", "--out"]);
+    cmd.arg(prefix.join("share/man/man1")).env("PATH", &path);
+    Run(cmd.output().unwrap()).expect(0);
+    let text = git_help(&repo, &[("PATH", &path)]);
+    assert_is_the_main_page(&text);
+    // A subcommand's own page.
+    let mut cmd = Command::new("man");
+    repo.pin(&mut cmd);
+    let out = cmd
+        .args(["git-microloop-run"])
+        .env("PATH", &path)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("GIT-MICROLOOP-RUN(1)"), "{page}");
+    assert!(page.contains("--max-attempts"), "{page}");
+}
+
+#[test]
+fn man_without_out_prints_the_main_page() {
+    let repo = TestRepo::new();
+    let r = repo.run(&["man"]).expect(0);
+    assert!(r.stdout().starts_with(".ie") || r.stdout().contains(".TH GIT-MICROLOOP 1"));
+    assert!(r.stdout().contains(".SH SYNOPSIS"));
+    // A folder that cannot be created is a clear error.
+    let file = repo.outside().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let r = repo
+        .run(&["man", "--out", file.join("man1").to_str().unwrap()])
+        .expect(2);
+    assert!(
+        r.stderr().contains("error: cannot create"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    let repo = TestRepo::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let r = repo.run(&["completions", shell]).expect(0);
+        let s = r.stdout();
+        assert!(s.len() > 1000, "{shell}: {s}");
+        for sub in ["plan", "run", "status", "checklist", "completions"] {
+            assert!(s.contains(sub), "{shell}: no {sub}");
+        }
+    }
+    let zsh = repo.run(&["completions", "zsh"]).stdout();
+    assert!(zsh.starts_with("#compdef git-microloop"), "{zsh}");
+    let r = repo.run(&["completions", "tcsh"]).expect(2);
+    assert!(r.stderr().contains("invalid value"), "{}", r.stderr());
+}
+
+/// Source the bash script (and git's completion when given), complete `words`, return the
+/// candidates.
+fn bash_complete(
+    script: &Path,
+    git_completion: Option<&Path>,
+    func: &str,
+    words: &[&str],
+) -> Vec<String> {
+    let mut prog = String::new();
+    if let Some(g) = git_completion {
+        prog.push_str(&format!("source '{}'\n", g.display()));
+    }
+    prog.push_str(&format!("source '{}' || exit 3\n", script.display()));
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    prog.push_str(&format!(
+        "COMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE=\"${{COMP_WORDS[*]}}\"\nCOMP_POINT=${{#COMP_LINE}}\n\
+         COMPREPLY=()\n{func}\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len() - 1
+    ));
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &prog])
+        .env("LC_ALL", "C")
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn bash_completion_parses_and_completes_git_microloop_and_git_dash_microloop() {
+    let repo = TestRepo::new();
+    let script = repo.outside().join("git-microloop.bash");
+    std::fs::write(
+        &script,
+        repo.run(&["completions", "bash"]).expect(0).0.stdout,
+    )
+    .unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+
+    // `git-microloop …` through the function bash itself would call.
+    let direct = "_git_microloop_clap git-microloop \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\"";
+    assert_eq!(
+        bash_complete(&script, None, direct, &["git-microloop", "chec"]),
+        ["checklist"]
+    );
+    assert!(
+        bash_complete(&script, None, direct, &["git-microloop", "run", "--max"])
+            .contains(&"--max-attempts".to_string())
+    );
+    assert_eq!(
+        bash_complete(&script, None, direct, &["git-microloop", "audit", "ver"]),
+        ["verify"]
+    );
+
+    // `git microloop …` through the hook git's completion calls.
+    let hook = "_git_microloop";
+    assert_eq!(
+        bash_complete(&script, None, hook, &["git", "microloop", "pl"]),
+        ["plan"]
+    );
+    assert!(
+        bash_complete(&script, None, hook, &["git", "microloop", "run", "--ch"])
+            .contains(&"--change".to_string())
+    );
+    assert_eq!(
+        bash_complete(&script, None, hook, &["git", "microloop", "--color", ""]),
+        ["auto", "always", "never"]
+    );
+
+    // And through git's real completion script, when this machine has it.
+    let git_completion = [
+        "/usr/share/bash-completion/completions/git",
+        "/etc/bash_completion.d/git",
+    ]
+    .iter()
+    .map(Path::new)
+    .find(|p| p.is_file());
+    match git_completion {
+        Some(g) => {
+            let main = "__git_wrap__git_main";
+            assert_eq!(
+                bash_complete(&script, Some(g), main, &["git", "microloop", "sta"]),
+                ["status"]
+            );
+            assert!(
+                bash_complete(
+                    &script,
+                    Some(g),
+                    main,
+                    &["git", "-C", "/tmp", "microloop", "checklist", "--req"]
+                )
+                .contains(&"--require-local".to_string())
+            );
+        }
+        None => eprintln!("skipping git-completion.bash checks: not installed here"),
+    }
+}

@@ -11,8 +11,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::completions::{CompletionsArgs, cmd_completions};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::log::{LogArgs, cmd_log};
+use commands::man::{ManArgs, cmd_man};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
@@ -72,6 +74,8 @@ pub enum Command {
     Audit(AuditArgs),
     Checklist(ChecklistArgs),
     Demo(DemoArgs),
+    Man(ManArgs),
+    Completions(CompletionsArgs),
 }
 
 /// Run the parsed command line.
@@ -89,5 +93,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Audit(args) => cmd_audit(args, &err),
         Command::Checklist(args) => cmd_checklist(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
+        Command::Man(args) => cmd_man(args, &err),
+        Command::Completions(args) => cmd_completions(args, &err),
     }
 }

@@ -39,6 +39,11 @@ impl Out {
         self.inner.write_all(b"\n")
     }
 
+    /// Bytes as they are (a generated file, a script).
+    pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_all(bytes)
+    }
+
     /// Pretty JSON plus a newline.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut self.inner, value)?;

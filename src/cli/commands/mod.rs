@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod completions;
 pub mod demo;
 pub mod log;
+pub mod man;
 pub mod plan;
 pub mod run;
 pub mod sequence;
