@@ -29,6 +29,8 @@ fn set_color(when: ColorWhen) {
     choice.write_global();
 }
 
+/// Tracing on stderr: `-v` debug, `-vv` trace, `RUST_LOG` instead of either, `-q` none at all.
+/// Coloured only where our own output is (a terminal, no NO_COLOR, or `--color always`).
 fn init_tracing(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
@@ -37,12 +39,28 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (false, 1) => "git_microloop=debug",
         (false, _) => "git_microloop=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut bad_env = None;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !quiet && !spec.trim().is_empty() => {
+            EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+                bad_env = Some(format!(
+                    "RUST_LOG={spec:?} is not a tracing filter ({e}); ignored"
+                ));
+                EnvFilter::new(default)
+            })
+        }
+        _ => EnvFilter::new(default),
+    };
+    let ansi = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
+    if let Some(msg) = bad_env {
+        cli::output::Stderr::new(quiet).warn(&msg);
+    }
 }
 
 fn print_error(e: &cli::CliError) {

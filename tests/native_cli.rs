@@ -635,3 +635,419 @@ fn bash_completion_parses_and_completes_git_microloop_and_git_dash_microloop() {
         None => eprintln!("skipping git-completion.bash checks: not installed here"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Terminal behaviour: colour, progress, -q / -v
+
+const ESC: u8 = 0x1b;
+
+fn has_escape(bytes: &[u8]) -> bool {
+    bytes.contains(&ESC)
+}
+
+/// Run `cmd` with stdin, stdout and stderr on a fresh pseudo-terminal (100 columns); returns the
+/// exit code and everything the terminal received.
+fn run_on_pty(mut cmd: Command) -> (i32, Vec<u8>) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let size = nix::pty::Winsize {
+        ws_row: 40,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&size, None).expect("openpty");
+    let slave = pty.slave;
+    cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
+        .stdout(Stdio::from(slave.try_clone().expect("dup")))
+        .stderr(Stdio::from(slave));
+    let mut child = cmd.spawn().expect("spawn on a pty");
+    // The Command holds copies of the terminal's slave side: close them, or reading never ends.
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO: every process holding the slave side has gone.
+            Err(_) => break,
+        }
+    }
+    let status = child.wait().expect("wait");
+    (status.code().unwrap_or(-1), out)
+}
+
+/// A repository with a change whose two tasks have run, and a fresh `git-microloop` command
+/// builder for it with a colour-capable TERM (so only the stream and NO_COLOR decide).
+fn ran_repo() -> (TestRepo, String) {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    (repo, imp)
+}
+
+fn colour_cmd(repo: &TestRepo, args: &[&str]) -> Command {
+    let mut cmd = repo.cmd(args);
+    cmd.env("TERM", "xterm-256color");
+    cmd
+}
+
+/// Every command that prints, as (args, expected exit code).
+fn printing_commands(repo: &TestRepo) -> Vec<(Vec<String>, i32)> {
+    let demo = repo.outside().join("demo");
+    let man = repo.outside().join("man1");
+    let mut list: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["plan"], 0),
+        (vec!["plan", "--json"], 0),
+        (vec!["status"], 0),
+        (vec!["status", "--json"], 0),
+        (vec!["show"], 0),
+        (vec!["log"], 0),
+        (vec!["checklist"], 0),
+        (vec!["audit", "verify"], 0),
+        (vec!["-v", "status"], 0),
+        (vec!["-vv", "plan"], 0),
+        (vec!["--help"], 0),
+        (vec!["run", "--help"], 0),
+        (vec!["completions", "bash"], 0),
+        (vec!["man"], 0),
+        (vec!["status", "--change", "../x"], 2),
+        (vec!["nonsense"], 2),
+        // Already done: nothing to run.
+        (vec!["run"], 0),
+        // A failing run (its implementer exits 1) prints its error and hints.
+        (
+            vec!["run", "--change", "CH-001", "--implementer", "false"],
+            0,
+        ),
+    ];
+    let demo_dir = demo.to_str().expect("utf-8").to_string();
+    let man_dir = man.to_str().expect("utf-8").to_string();
+    list.push((vec!["demo", "--dir", &demo_dir], 0));
+    list.push((vec!["man", "--out", &man_dir], 0));
+    list.into_iter()
+        .map(|(a, c)| (a.into_iter().map(String::from).collect(), c))
+        .collect()
+}
+
+#[test]
+fn output_through_a_pipe_has_no_ansi_escapes_for_any_command() {
+    let (repo, imp) = ran_repo();
+    // A second change with a failing implementer, for the error output of a failed run.
+    repo.write("changes/CH-002/tasks.md", "## P\n\n- [ ] T001 fails\n");
+    repo.commit_all("CH-002");
+    let fail = repo.script("fail.sh", "echo oops >&2; exit 1");
+    let mut commands = printing_commands(&repo);
+    commands.retain(|(a, _)| !a.contains(&"false".to_string()));
+    commands.push((
+        [
+            "run",
+            "--change",
+            "CH-002",
+            "--implementer",
+            "--",
+            fail.as_str(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        1,
+    ));
+    commands.push((
+        ["run", "--implementer", "--", imp.as_str()]
+            .map(String::from)
+            .to_vec(),
+        0,
+    ));
+    for (args, code) in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = Run(colour_cmd(&repo, &args).output().unwrap()).expect(*code);
+        assert!(
+            !has_escape(&out.0.stdout),
+            "{args:?} stdout: {:?}",
+            out.stdout()
+        );
+        assert!(
+            !has_escape(&out.0.stderr),
+            "{args:?} stderr: {:?}",
+            out.stderr()
+        );
+        // And no status-line carriage returns in a log.
+        assert!(
+            !out.0.stderr.contains(&b'\r'),
+            "{args:?}: {:?}",
+            out.stderr()
+        );
+    }
+    // The control: the same output does carry colour when asked, so the checks above can fail.
+    let forced = Run(colour_cmd(&repo, &["--color", "always", "plan"])
+        .output()
+        .unwrap())
+    .expect(0);
+    assert!(has_escape(&forced.0.stdout));
+    let forced = Run(colour_cmd(&repo, &["plan"])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap());
+    assert!(has_escape(&forced.0.stdout));
+}
+
+#[test]
+fn no_color_on_a_pseudo_terminal_means_no_ansi_escapes() {
+    let (repo, imp) = ran_repo();
+    let mut commands = printing_commands(&repo);
+    commands.retain(|(a, _)| !a.contains(&"false".to_string()));
+    // A run with two tasks on the terminal (its status line included).
+    let done = repo.read("changes/CH-001/tasks.md");
+    repo.write(
+        "changes/CH-001/tasks.md",
+        &format!("{done}- [ ] T003 Create `c.txt`\n- [ ] T004 Create `d.txt`\n"),
+    );
+    repo.commit_all("more tasks");
+    commands.insert(
+        0,
+        (
+            ["run", "--implementer", "--", imp.as_str()]
+                .map(String::from)
+                .to_vec(),
+            0,
+        ),
+    );
+    for (args, code) in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = colour_cmd(&repo, &args);
+        cmd.env("NO_COLOR", "1");
+        let (got, out) = run_on_pty(cmd);
+        assert_eq!(got, *code, "{args:?}: {}", String::from_utf8_lossy(&out));
+        assert!(
+            !has_escape(&out),
+            "{args:?} on a pty with NO_COLOR: {:?}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+#[test]
+fn colour_on_a_pseudo_terminal_unless_turned_off() {
+    let (repo, _) = ran_repo();
+    let on_pty = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = colour_cmd(&repo, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (code, out) = run_on_pty(cmd);
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+        out
+    };
+    // Without NO_COLOR a terminal gets colour: the NO_COLOR test above can fail.
+    for args in [
+        &["plan"][..],
+        &["status"],
+        &["checklist"],
+        &["log"],
+        &["show"],
+    ] {
+        assert!(
+            has_escape(&on_pty(args, &[])),
+            "{args:?} has no colour on a pty"
+        );
+    }
+    // Tracing is coloured on a terminal too, and not with NO_COLOR.
+    assert!(has_escape(&on_pty(&["-v", "status"], &[])));
+    assert!(!has_escape(&on_pty(
+        &["-v", "status"],
+        &[("NO_COLOR", "1")]
+    )));
+    // --color never and TERM=dumb turn it off; --color always wins over NO_COLOR.
+    assert!(!has_escape(&on_pty(&["--color", "never", "plan"], &[])));
+    assert!(!has_escape(&on_pty(&["plan"], &[("TERM", "dumb")])));
+    assert!(has_escape(&on_pty(
+        &["--color", "always", "plan"],
+        &[("NO_COLOR", "1")]
+    )));
+}
+
+/// An implementer that takes `secs` per task.
+fn slow_impl(repo: &TestRepo, secs: &str) -> String {
+    repo.script(
+        "slow.sh",
+        &format!("sleep {secs}; echo \"$MICROLOOP_TASK_ID\" >> \"out-$MICROLOOP_TASK_ID.txt\""),
+    )
+}
+
+#[test]
+fn a_run_on_a_terminal_shows_a_status_line_with_task_count_and_elapsed_time() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = slow_impl(&repo, "2.2");
+    let (code, out) = run_on_pty(colour_cmd(&repo, &["run", "--implementer", "--", &imp]));
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert_eq!(code, 0, "{text}");
+    // The status line is redrawn in place (carriage return, no newline) with the current
+    // task, n/N and the elapsed time ticking every second.
+    let status = |n: u32, secs: u32, task: &str| {
+        regex::Regex::new(&format!(
+            r"\rrun {n}/2 · 0:0{secs}( \(0:0\d total\))? · {}",
+            regex::escape(task)
+        ))
+        .expect("regex")
+    };
+    for (n, task) in [(1, "T001 Create `a.txt`"), (2, "T002 Create `b.txt`")] {
+        for secs in [0, 1] {
+            assert!(
+                status(n, secs, task).is_match(&text),
+                "{n} {secs}: {text:?}"
+            );
+        }
+    }
+    assert!(
+        text.contains("total) · T002"),
+        "the run's own clock: {text:?}"
+    );
+    // The permanent lines are there as in a log, and the status line is gone at the end: the
+    // last thing on the terminal is the outcome.
+    assert!(text.contains("[1/2] T001 Create `a.txt`"), "{text:?}");
+    assert!(text.contains("[2/2] T002 Create `b.txt`"), "{text:?}");
+    let last_cr = text.rfind("\rrun ").expect("a status line");
+    let after = &text[last_cr..];
+    assert!(after.contains("\r\u{20}"), "status line cleared: {after:?}");
+    assert!(
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("evidence:"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_run_not_on_a_terminal_prints_plain_lines() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = slow_impl(&repo, "1.1");
+    let out = Run(colour_cmd(&repo, &["run", "--implementer", "--", &imp])
+        .output()
+        .unwrap())
+    .expect(0);
+    let err = out.stderr();
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("Run run-"), "{err}");
+    assert_eq!(lines[1], "[1/2] T001 Create `a.txt`", "{err}");
+    assert!(lines[2].trim_start().starts_with("✓ T001 → "), "{err}");
+    assert_eq!(lines[3], "[2/2] T002 Create `b.txt`", "{err}");
+    assert!(lines[4].trim_start().starts_with("✓ T002 → "), "{err}");
+    assert!(!err.contains('\r'), "{err:?}");
+    // Elapsed time is in the plain lines too (the task's duration).
+    assert!(
+        lines[2].contains(" · 1.") || lines[2].contains(" · 2."),
+        "{err}"
+    );
+}
+
+#[test]
+fn quiet_prints_only_errors() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    // On a terminal as well as through a pipe: nothing at all for a successful run.
+    let out = Run(
+        colour_cmd(&repo, &["-q", "run", "--implementer", "--", &imp])
+            .output()
+            .unwrap(),
+    )
+    .expect(0);
+    assert_eq!(out.stdout(), "");
+    assert_eq!(out.stderr(), "");
+    assert_eq!(
+        task_commits(&At::new(&repo, repo.path()), "main..HEAD"),
+        ["T001", "T002"]
+    );
+    // Data asked for is still data.
+    let plan = repo.run(&["-q", "plan"]).expect(0);
+    assert!(plan.stdout().contains("plan hash"), "{}", plan.stdout());
+    assert_eq!(plan.stderr(), "");
+    // A warning (a task line the parser had to guess about) is silenced; an error is not.
+    let done = repo.read("changes/CH-001/tasks.md");
+    repo.write(
+        "changes/CH-001/tasks.md",
+        &format!("{done}- [ ] T003 Create `c.txt` (depends on T999)\n"),
+    );
+    let loud = repo.run(&["plan"]).expect(0);
+    assert!(loud.stderr().contains("warning: "), "{}", loud.stderr());
+    let r = repo.run(&["-q", "plan"]).expect(0);
+    assert_eq!(r.stderr(), "");
+    repo.commit_all("T003");
+    let fail = repo.script("fail.sh", "exit 1");
+    let r = repo
+        .run(&["-q", "run", "--implementer", "--", &fail])
+        .expect(1);
+    assert_eq!(r.stdout(), "");
+    assert!(
+        r.stderr().starts_with("error: task T003 failed"),
+        "{}",
+        r.stderr()
+    );
+    repo.run(&["-q", "abort"]).expect(0);
+    // On a pseudo-terminal too: no status line with -q.
+    let (code, out) = run_on_pty(colour_cmd(&repo, &["-q", "status"]));
+    assert_eq!(code, 0);
+    assert!(String::from_utf8_lossy(&out).contains("CH-001"));
+    let slow = slow_impl(&repo, "1.2");
+    let (code, out) = run_on_pty(colour_cmd(
+        &repo,
+        &["-q", "run", "--only", "T003", "--implementer", "--", &slow],
+    ));
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "",
+        "nothing on the terminal with -q"
+    );
+    // -q and -v together make no sense.
+    repo.run(&["-q", "-v", "status"]).expect(2);
+}
+
+#[test]
+fn verbose_and_rust_log_add_tracing_on_stderr_only() {
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    let quiet = repo.run(&["status"]).expect(0);
+    assert_eq!(quiet.stderr(), "");
+    let v = repo.run(&["-v", "status"]).expect(0);
+    assert!(v.stderr().contains("DEBUG"), "{}", v.stderr());
+    assert!(v.stderr().contains("repository"), "{}", v.stderr());
+    assert!(!v.stderr().contains("TRACE"), "{}", v.stderr());
+    assert_eq!(v.stdout(), quiet.stdout(), "tracing never goes to stdout");
+    // -vv: trace level (each git command's exit); spans name the run and the task.
+    let vv = repo
+        .run(&["-vv", "run", "--implementer", "--", &imp])
+        .expect(0);
+    assert!(vv.stderr().contains("TRACE"), "{}", vv.stderr());
+    assert!(vv.stderr().contains("git finished"), "{}", vv.stderr());
+    assert!(vv.stderr().contains("run{change=CH-001"), "{}", vv.stderr());
+    assert!(vv.stderr().contains("task{key=T001}"), "{}", vv.stderr());
+    // RUST_LOG instead of -v; -q beats it; a bad filter is reported, not fatal.
+    let env = repo
+        .cmd(&["status"])
+        .env("RUST_LOG", "git_microloop=debug")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&env.stderr).contains("DEBUG"));
+    let env = repo
+        .cmd(&["-q", "status"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&env.stderr), "");
+    let bad = Run(repo
+        .cmd(&["status"])
+        .env("RUST_LOG", "git_microloop=[")
+        .output()
+        .unwrap())
+    .expect(0);
+    assert!(
+        bad.stderr().starts_with("warning: RUST_LOG="),
+        "{}",
+        bad.stderr()
+    );
+}

@@ -71,6 +71,11 @@ impl Stderr {
         Stderr { quiet }
     }
 
+    /// `-q`: only errors.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn warn(&self, msg: &str) {
         if !self.quiet {
             eprint_styled(&format!("{} {msg}", paint(WARN, "warning:")));

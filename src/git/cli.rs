@@ -77,10 +77,18 @@ impl GitCli {
         let mut cmd = self.command(args);
         let shown = format!("{cmd:?}");
         tracing::debug!(command = %shown, "git");
+        let started = std::time::Instant::now();
         let out = cmd.output().map_err(|source| GitError::Spawn {
             command: shown.clone(),
             source,
         })?;
+        tracing::trace!(
+            status = ?out.status.code(),
+            ms = started.elapsed().as_millis() as u64,
+            stdout_bytes = out.stdout.len(),
+            stderr = %String::from_utf8_lossy(&out.stderr).trim(),
+            "git finished"
+        );
         if out.status.success() {
             Ok(out)
         } else {

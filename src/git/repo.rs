@@ -113,6 +113,14 @@ impl Repo {
             .map(|r| strip_trailing_sep(r.path()))
             .ok();
         let explicit_git_dir = (found_from_workdir.as_ref() != Some(&git_dir)).then_some(git_dir);
+        tracing::debug!(
+            workdir = %workdir.display(),
+            git_dir = %inner.path().display(),
+            common_dir = %common_dir.display(),
+            main_root = %main_root.display(),
+            explicit_git_dir = explicit_git_dir.is_some(),
+            "repository"
+        );
         Ok(Repo {
             inner,
             workdir,

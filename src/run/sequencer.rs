@@ -723,6 +723,7 @@ fn drive(
     planned: &Planned,
     _lock: &ChangeLock,
 ) -> Result<Report, RunError> {
+    let _span = tracing::debug_span!("run", change = %state.change, run = %state.run_id).entered();
     loop {
         if cancelled(cx) {
             return interrupted(cx, state);
