@@ -7,6 +7,8 @@ use clap::Parser;
 use git_microloop::cli::{self, Cli, ColorWhen};
 
 fn main() -> ExitCode {
+    // Before parsing too, so that clap's own help and usage errors follow --color.
+    set_color(cli::output::color_in_args(std::env::args_os()));
     let args = Cli::parse();
     set_color(args.color);
     init_tracing(args.verbose, args.quiet);

@@ -862,6 +862,13 @@ fn colour_on_a_pseudo_terminal_unless_turned_off() {
     )));
     // --color never and TERM=dumb turn it off; --color always wins over NO_COLOR.
     assert!(!has_escape(&on_pty(&["--color", "never", "plan"], &[])));
+    // clap's own help follows --color as well.
+    assert!(has_escape(&on_pty(&["--help"], &[])));
+    assert!(!has_escape(&on_pty(&["--color", "never", "--help"], &[])));
+    assert!(!has_escape(&on_pty(
+        &["run", "--help", "--color=never"],
+        &[]
+    )));
     assert!(!has_escape(&on_pty(&["plan"], &[("TERM", "dumb")])));
     assert!(has_escape(&on_pty(
         &["--color", "always", "plan"],
