@@ -173,6 +173,25 @@ fn works_with_git_dir_and_git_work_tree_from_outside() {
 }
 
 #[test]
+fn works_with_relative_git_dir_and_git_work_tree() {
+    // git reads both relative to the current directory (libgit2 alone would read
+    // GIT_WORK_TREE relative to the git dir).
+    let repo = TestRepo::with_change(TASKS);
+    let imp = repo.script("impl.sh", IMPL);
+    let parent = repo.path().parent().expect("parent");
+    let name = repo.path().file_name().expect("name");
+    let at = At::new(&repo, parent)
+        .env("GIT_DIR", Path::new(name).join(".git"))
+        .env("GIT_WORK_TREE", name);
+    full_loop(&at, &imp);
+    assert!(repo.path().join("out-T002.txt").exists());
+    // From inside the work tree, with GIT_DIR only.
+    let inside = At::new(&repo, repo.path()).env("GIT_DIR", ".git");
+    inside.run(&["status"]).expect(0);
+    inside.run(&["checklist"]).expect(0);
+}
+
+#[test]
 fn works_with_a_git_dir_kept_apart_from_its_work_tree() {
     // The "dotfiles" layout: the work tree has no `.git` at all; only GIT_DIR finds it.
     let repo = TestRepo::with_change(TASKS);

@@ -85,8 +85,39 @@ impl Repo {
     /// Find the repository the way git does (`GIT_DIR`, `GIT_WORK_TREE`, or upwards from the
     /// current directory).
     pub fn discover() -> Result<Repo, GitError> {
-        let inner = git2::Repository::open_from_env()
-            .map_err(|e| GitError::NotARepo(e.message().to_string()))?;
+        let not_a_repo = |e: git2::Error| GitError::NotARepo(e.message().to_string());
+        let env = |key: &str| std::env::var_os(key).filter(|v| !v.is_empty());
+        let inner = match env("GIT_WORK_TREE") {
+            None => git2::Repository::open_from_env().map_err(not_a_repo)?,
+            // libgit2 resolves a relative GIT_WORK_TREE against the git dir; git (and the user)
+            // against the current directory. Do it git's way.
+            Some(work_tree) => {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| GitError::NotARepo(format!("the current directory: {e}")))?;
+                let inner = match env("GIT_DIR") {
+                    Some(dir) => git2::Repository::open_ext(
+                        cwd.join(dir),
+                        git2::RepositoryOpenFlags::NO_SEARCH,
+                        std::iter::empty::<&std::ffi::OsStr>(),
+                    ),
+                    None => {
+                        let ceilings = env("GIT_CEILING_DIRECTORIES")
+                            .map(|c| std::env::split_paths(&c).collect::<Vec<_>>())
+                            .unwrap_or_default();
+                        git2::Repository::open_ext(
+                            &cwd,
+                            git2::RepositoryOpenFlags::empty(),
+                            ceilings.iter(),
+                        )
+                    }
+                }
+                .map_err(not_a_repo)?;
+                inner
+                    .set_workdir(&cwd.join(work_tree), false)
+                    .map_err(not_a_repo)?;
+                inner
+            }
+        };
         Repo::from_git2(inner)
     }
 
