@@ -268,12 +268,12 @@ const EXIT_STATUS: &[(&str, &str)] = &[
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "NO_COLOR",
-        "When set (to anything), no colour, unless --color always. Colour is otherwise used \
-         only when the stream is a terminal (and TERM is not dumb).",
+        "When set (to anything but the empty string), no colour, unless --color always. Colour \
+         is otherwise used only when the stream is a terminal (and TERM is not dumb).",
     ),
     (
         "CLICOLOR_FORCE",
-        "When set (not 0), colour even when not on a terminal, as with --color always.",
+        "When set (non-empty), colour even when not on a terminal, unless NO_COLOR is set.",
     ),
     (
         "RUST_LOG",
