@@ -374,11 +374,17 @@ fn a_task_naming_a_non_ascii_file_reaches_the_implementer_intact() {
 // ---------------------------------------------------------------------------------------------
 // Man page and completions
 
-/// `git help microloop` (git runs `man git-microloop`) with `env` added, the page on stdout.
-fn git_help(repo: &TestRepo, env: &[(&str, &OsStr)]) -> String {
-    let mut cmd = Command::new("git");
+/// `program args` as a man reader would run it (pager `cat`, 100 columns, no MANPATH unless
+/// `env` gives one), `env` added.
+fn man_reader(
+    repo: &TestRepo,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &OsStr)],
+) -> std::process::Output {
+    let mut cmd = Command::new(program);
     repo.pin(&mut cmd);
-    cmd.args(["help", "microloop"])
+    cmd.args(args)
         .env("MANPAGER", "cat")
         .env("PAGER", "cat")
         .env("MANWIDTH", "100")
@@ -386,25 +392,33 @@ fn git_help(repo: &TestRepo, env: &[(&str, &OsStr)]) -> String {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd
-        .output()
-        .expect("git help (needs `man`: install man-db, as .ci/run does)");
+    cmd.output()
+        .unwrap_or_else(|e| panic!("{program} (needs `man`: install man-db, as .ci/run does): {e}"))
+}
+
+/// A rendered page as plain text whatever man's formatting: no overstrikes ("N\bN") or SGR,
+/// and single spaces (justified lines have runs of them).
+fn plain_page(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = regex::Regex::new(r".\x08|\x1b\[[0-9;]*m")
+        .expect("regex")
+        .replace_all(&text, "")
+        .into_owned();
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `git help microloop` (git runs `man git-microloop`): the page, as plain text.
+fn git_help(repo: &TestRepo, env: &[(&str, &OsStr)]) -> String {
+    let out = man_reader(repo, "git", &["help", "microloop"], env);
     assert!(
         out.status.success(),
         "git help microloop failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Plain text whatever man's formatting: drop overstrikes ("N\bN") and any SGR.
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let text = regex::Regex::new(r".\x08|\x1b\[[0-9;]*m")
-        .expect("regex")
-        .replace_all(&text, "")
-        .into_owned();
-    // Justified lines have runs of spaces.
-    text.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
+    plain_page(&out.stdout)
 }
 
 /// A folder holding `git-microloop` (a link to the built binary), first on PATH, as
@@ -465,16 +479,13 @@ fn git_help_shows_the_man_page_from_manpath() {
     // Before the step there is no page: the test can fail.
     let empty = repo.outside().join("empty-man");
     std::fs::create_dir_all(empty.join("man1")).unwrap();
-    let mut cmd = Command::new("git");
-    repo.pin(&mut cmd);
-    let out = cmd
-        .args(["help", "microloop"])
-        .env("PATH", &path)
-        .env("MANPATH", &empty)
-        .env("MANPAGER", "cat")
-        .output()
-        .unwrap();
-    assert!(!out.status.success() || !String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"));
+    let out = man_reader(
+        &repo,
+        "git",
+        &["help", "microloop"],
+        &[("PATH", &path), ("MANPATH", empty.as_os_str())],
+    );
+    assert!(!out.status.success() || !plain_page(&out.stdout).contains("SYNOPSIS"));
 }
 
 #[test]
@@ -489,16 +500,8 @@ fn man_pages_installed_beside_the_binary_are_found_through_path() {
     let text = git_help(&repo, &[("PATH", &path)]);
     assert_is_the_main_page(&text);
     // A subcommand's own page.
-    let mut cmd = Command::new("man");
-    repo.pin(&mut cmd);
-    let out = cmd
-        .args(["git-microloop-run"])
-        .env("PATH", &path)
-        .env("MANPAGER", "cat")
-        .env("MANWIDTH", "100")
-        .output()
-        .unwrap();
-    let page = String::from_utf8_lossy(&out.stdout);
+    let out = man_reader(&repo, "man", &["git-microloop-run"], &[("PATH", &path)]);
+    let page = plain_page(&out.stdout);
     assert!(page.contains("GIT-MICROLOOP-RUN(1)"), "{page}");
     assert!(page.contains("--max-attempts"), "{page}");
 }
