@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::git::{GitCli, GitError};
+use crate::git::{GitError, Repo};
 use crate::store::write_atomic_mode;
 
 /// The hook we install, byte for byte the file shipped in `hooks/pre-push`.
@@ -118,13 +118,13 @@ pub struct Installed {
     pub moved_to: Option<PathBuf>,
 }
 
-/// The hooks folder git uses for the repository whose worktree is `workdir`
-/// (`core.hooksPath` when set, else `.git/hooks` of the common dir).
-pub fn hooks_dir(workdir: &Path) -> Result<PathBuf, HookError> {
-    let out = GitCli::new(workdir).run(["rev-parse", "--git-path", "hooks"])?;
+/// The hooks folder git uses for `repo` (`core.hooksPath` when set, else `.git/hooks` of the
+/// common dir).
+pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, HookError> {
+    let out = repo.cli().run(["rev-parse", "--git-path", "hooks"])?;
     let text = String::from_utf8_lossy(&out.stdout);
-    // `--git-path` answers relative to the directory git ran in, or absolute.
-    Ok(workdir.join(text.trim_end_matches(['\n', '\r'])))
+    // `--git-path` answers relative to the directory git ran in (the work tree), or absolute.
+    Ok(repo.workdir().join(text.trim_end_matches(['\n', '\r'])))
 }
 
 /// Install the pre-push hook into `dir`.

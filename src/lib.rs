@@ -18,6 +18,7 @@ pub mod hook;
 pub mod ids;
 pub mod implementers;
 pub mod init;
+pub mod paths;
 pub mod plan;
 pub mod planning;
 pub mod run;

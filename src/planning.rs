@@ -12,7 +12,7 @@ use crate::config::{
     planner_from_env,
 };
 use crate::diag::{Diagnostic, line_of_offset};
-use crate::git::{GitCli, GitError, Head, Repo};
+use crate::git::{GitError, Head, Repo};
 use crate::ids::ChangeId;
 use crate::plan::{Fallback, Plan, PlanError, build_plan, decompose_by_file};
 use crate::tasks;
@@ -184,7 +184,7 @@ fn changed_files(
             .collect()
     };
     if source == TasksSource::Worktree {
-        let uncommitted = to_strings(GitCli::new(repo.workdir()).changed_paths()?);
+        let uncommitted = to_strings(repo.cli().changed_paths()?);
         if !uncommitted.is_empty() {
             return Ok((uncommitted, "uncommitted changes".into()));
         }

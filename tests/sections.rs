@@ -19,7 +19,7 @@ fn task(id: &str, title: &str, commit: Option<&str>) -> TaskSummary {
         status: if commit.is_some() { "done" } else { "pending" }.to_string(),
         commit: commit.map(str::to_string),
         duration_ms: commit.map(|_| 2500),
-        files_touched: vec!["a.txt".to_string()],
+        files_touched: vec!["a.txt".into()],
         lines_added: 1,
         lines_removed: 0,
         qa_result: commit.map(|_| "pass".to_string()),

@@ -11,11 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::completions::{CompletionsArgs, cmd_completions};
 use commands::config::{ConfigArgs, cmd_config};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::init::{InitArgs, cmd_init};
 use commands::install_hook::{InstallHookArgs, cmd_install_hook};
 use commands::log::{LogArgs, cmd_log};
+use commands::man::{ManArgs, cmd_man};
 use commands::plan::{PlanArgs, cmd_plan};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
@@ -78,6 +80,8 @@ pub enum Command {
     Config(ConfigArgs),
     InstallHook(InstallHookArgs),
     Demo(DemoArgs),
+    Man(ManArgs),
+    Completions(CompletionsArgs),
 }
 
 /// Run the parsed command line.
@@ -98,5 +102,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Config(args) => cmd_config(args, &err),
         Command::InstallHook(args) => cmd_install_hook(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
+        Command::Man(args) => cmd_man(args, &err),
+        Command::Completions(args) => cmd_completions(args, &err),
     }
 }

@@ -39,6 +39,11 @@ impl Out {
         self.inner.write_all(b"\n")
     }
 
+    /// Bytes as they are (a generated file, a script).
+    pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_all(bytes)
+    }
+
     /// Pretty JSON plus a newline.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut self.inner, value)?;
@@ -64,6 +69,11 @@ pub struct Stderr {
 impl Stderr {
     pub fn new(quiet: bool) -> Self {
         Stderr { quiet }
+    }
+
+    /// `-q`: only errors.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     pub fn warn(&self, msg: &str) {
@@ -94,9 +104,72 @@ impl Stderr {
     }
 }
 
+/// The `--color` of a command line not yet parsed (the last one before `--`), so that clap's own
+/// help and usage errors follow it too; `auto` when absent or not a known value (clap then
+/// reports it).
+pub fn color_in_args<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> super::ColorWhen {
+    use super::ColorWhen;
+    let mut when = ColorWhen::Auto;
+    let mut args = args.into_iter().skip(1);
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next(),
+            Some(a) => a.strip_prefix("--color=").map(std::ffi::OsString::from),
+            None => None,
+        };
+        match value.as_ref().and_then(|v| v.to_str()) {
+            Some("always") => when = ColorWhen::Always,
+            Some("never") => when = ColorWhen::Never,
+            Some("auto") => when = ColorWhen::Auto,
+            _ => {}
+        }
+    }
+    when
+}
+
 /// Write a line to stderr through anstream (colour stripped where not wanted). Failures to write
 /// to stderr are ignored: there is nowhere left to report them.
 pub fn eprint_styled(s: &str) {
     let mut e = anstream::stderr();
     let _ = writeln!(e, "{s}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ColorWhen;
+
+    fn color(args: &[&str]) -> ColorWhen {
+        color_in_args(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn color_is_read_before_parsing_wherever_it_stands() {
+        assert!(matches!(
+            color(&["git-microloop", "--help"]),
+            ColorWhen::Auto
+        ));
+        assert!(matches!(
+            color(&["x", "--color", "never", "--help"]),
+            ColorWhen::Never
+        ));
+        assert!(matches!(
+            color(&["x", "run", "--color=always"]),
+            ColorWhen::Always
+        ));
+        assert!(matches!(
+            color(&["x", "--color=never", "--color", "auto"]),
+            ColorWhen::Auto
+        ));
+        // After `--` it belongs to the implementer's command line.
+        assert!(matches!(
+            color(&["x", "run", "--", "impl", "--color=never"]),
+            ColorWhen::Auto
+        ));
+        assert!(matches!(
+            color(&["x", "--color", "purple"]),
+            ColorWhen::Auto
+        ));
+    }
 }

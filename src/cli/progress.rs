@@ -1,5 +1,9 @@
 //! Printing a run as it goes (stderr), and its outcome (stdout or `--json`), shared by `run`,
 //! `continue`, `skip` and `abort`. Also where Ctrl-C is turned into a graceful stop.
+//!
+//! `Progress` (in `progress/line.rs`) is the reusable part: a status line on a terminal, plain
+//! lines elsewhere, nothing with `-q` — for any command that works through a known number of
+//! items.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -7,8 +11,12 @@ use std::sync::atomic::AtomicBool;
 use super::context::Workspace;
 use super::error::CliError;
 use super::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
+
+mod line;
+
 use crate::audit::AuditLog;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
+pub use line::{Mode as ProgressMode, Progress, clock, status_text};
 
 /// Ctrl-C, SIGTERM and SIGHUP set the flag: the run stops at the next safe point (the running
 /// command's process group is killed) and can be resumed. A second signal exits at once.
@@ -26,10 +34,17 @@ pub fn install_signal_flag() -> Arc<AtomicBool> {
     flag
 }
 
-/// Print one event as a progress line on stderr.
-pub fn print_event(err: &Stderr, e: &Event<'_>) {
+/// What an event prints on stderr.
+enum Said {
+    Note(String),
+    Warn(String),
+}
+
+/// The line(s) an event prints on stderr: the same on a terminal and in a CI log.
+fn event_lines(e: &Event<'_>) -> Option<Said> {
+    let note = |s: String| Some(Said::Note(s));
     match e {
-        Event::RunStarted { state, fallback } => err.note(&format!(
+        Event::RunStarted { state, fallback } => note(format!(
             "{} {} of {} · plan {} · seed {} · {} task{}{}",
             paint(BOLD, "Run"),
             state.run_id,
@@ -51,7 +66,7 @@ pub fn print_event(err: &Stderr, e: &Event<'_>) {
             total,
             attempt,
             ..
-        } => err.note(&format!(
+        } => note(format!(
             "[{position}/{total}] {key} {title}{}",
             if *attempt > 1 {
                 format!(" {}", paint(DIM, &format!("(attempt {attempt})")))
@@ -66,7 +81,7 @@ pub fn print_event(err: &Stderr, e: &Event<'_>) {
             files_touched,
             qa_result,
             ..
-        } => err.note(&format!(
+        } => note(format!(
             "      {} {key} → {} · {} file{} · QA {qa_result}{}",
             paint(GOOD, "✓"),
             &commit[..12.min(commit.len())],
@@ -81,22 +96,102 @@ pub fn print_event(err: &Stderr, e: &Event<'_>) {
             last,
             log,
             ..
-        } => err.note(&format!(
+        } => note(format!(
             "      {} {key} attempt {attempt}: {reason}{}\n        logs: {}",
             paint(WARN, "✗"),
             if *last { "" } else { " — retrying" },
             log.display()
         )),
-        Event::TaskSkipped { key, .. } => err.note(&format!("      {key} skipped")),
-        Event::Paused { .. } => {}
-        Event::RunSucceeded { .. } | Event::RunFailed { .. } | Event::RunAborted { .. } => {}
+        Event::TaskSkipped { key, .. } => note(format!("      {key} skipped")),
+        Event::Paused { .. } => None,
+        Event::RunSucceeded { .. } | Event::RunFailed { .. } | Event::RunAborted { .. } => None,
         Event::NotificationFailed {
             event, reason, log, ..
-        } => err.warn(&format!(
+        } => Some(Said::Warn(format!(
             "notification of {event} failed: {reason} (see {}); the run is not affected",
             log.display()
-        )),
-        Event::Note(n) => err.note(&format!("note: {n}")),
+        ))),
+        Event::Note(n) => note(format!("note: {n}")),
+    }
+}
+
+/// Print one event as a progress line on stderr (plain lines, no status line).
+pub fn print_event(err: &Stderr, e: &Event<'_>) {
+    match event_lines(e) {
+        Some(Said::Note(s)) => err.note(&s),
+        Some(Said::Warn(s)) => err.warn(&s),
+        None => {}
+    }
+}
+
+/// A run as it goes, on stderr: the lines of `print_event` and, on a terminal, a status line
+/// under them with the current task, n/N and the elapsed time (see `Progress`).
+pub struct RunDisplay<'a> {
+    err: &'a Stderr,
+    progress: Option<Progress>,
+}
+
+impl<'a> RunDisplay<'a> {
+    pub fn new(err: &'a Stderr) -> Self {
+        RunDisplay {
+            err,
+            progress: None,
+        }
+    }
+
+    pub fn event(&mut self, e: &Event<'_>) {
+        match e {
+            Event::RunStarted { state, .. } => {
+                let p = self.progress(state.tasks.len());
+                p.set_done(state.counts().0);
+            }
+            Event::TaskStarted {
+                position, total, ..
+            } => {
+                let p = self.progress(*total);
+                p.set_done(position.saturating_sub(1));
+            }
+            _ => {}
+        }
+        let said = event_lines(e);
+        match (&self.progress, said) {
+            (Some(p), Some(Said::Note(s))) if !self.err.is_quiet() => p.println(&s),
+            (Some(p), Some(Said::Warn(s))) if !self.err.is_quiet() => {
+                p.println(&format!("{} {s}", paint(WARN, "warning:")))
+            }
+            (None, Some(Said::Note(s))) => self.err.note(&s),
+            (None, Some(Said::Warn(s))) => self.err.warn(&s),
+            _ => {}
+        }
+        match e {
+            Event::TaskStarted { key, title, .. } => {
+                if let Some(p) = &self.progress {
+                    p.working_on(&format!("{key} {title}"));
+                }
+            }
+            Event::TaskCompleted { state, .. } | Event::TaskSkipped { state, .. } => {
+                if let Some(p) = &self.progress {
+                    p.set_done(state.counts().0);
+                }
+            }
+            Event::Paused { .. }
+            | Event::RunSucceeded { .. }
+            | Event::RunFailed { .. }
+            | Event::RunAborted { .. } => self.finish(),
+            _ => {}
+        }
+    }
+
+    fn progress(&mut self, total: usize) -> &Progress {
+        self.progress
+            .get_or_insert_with(|| Progress::new(self.err, "run", total))
+    }
+
+    /// Clear the status line (before the outcome is printed).
+    pub fn finish(&mut self) {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+        }
     }
 }
 
@@ -112,7 +207,8 @@ pub fn drive(
     op: impl FnOnce(&mut Context<'_>) -> Result<Report, RunError>,
 ) -> Result<(), CliError> {
     let cancel = install_signal_flag();
-    let mut observer = |e: &Event<'_>| print_event(err, e);
+    let mut display = RunDisplay::new(err);
+    let mut observer = |e: &Event<'_>| display.event(e);
     let log_path = ws.local_path(ws.config.paths.implementer_audit.as_str());
     let name = crate::audit::log_name_of(&log_path);
     let mut log = AuditLog::open(&log_path, &name).map_err(|e| {
@@ -128,11 +224,15 @@ pub fn drive(
         audit: Some(&mut log),
         audit_head: None,
     };
-    let report = op(&mut cx).map_err(run_error)?;
-    report_outcome(&report, json)
+    let report = op(&mut cx);
+    drop(cx);
+    display.finish();
+    report_outcome(&report.map_err(run_error)?, json, err.is_quiet())
 }
 
-fn report_outcome(report: &Report, json: bool) -> Result<(), CliError> {
+/// The outcome on stdout: JSON, or for people a few lines (none with `-q`: the exit code and
+/// any error say it).
+fn report_outcome(report: &Report, json: bool, quiet: bool) -> Result<(), CliError> {
     let mut out = Out::new();
     if json {
         #[derive(serde::Serialize)]
@@ -145,7 +245,7 @@ fn report_outcome(report: &Report, json: bool) -> Result<(), CliError> {
             run: report.state.as_ref(),
         })?;
         out.flush()?;
-    } else if let Some(s) = &report.state {
+    } else if let Some(s) = report.state.as_ref().filter(|_| !quiet) {
         let (done, total) = s.counts();
         match report.stop {
             Stop::Succeeded | Stop::Aborted => {

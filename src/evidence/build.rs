@@ -34,14 +34,15 @@ pub fn summarize(
                     name: q.name.clone(),
                     result: q.result.clone(),
                     duration_ms: q.duration_ms,
-                    log: q.log.to_string_lossy().into_owned(),
+                    log: q.log.as_path().into(),
                 })
                 .collect(),
             attempts: t.attempts,
         })
         .collect();
     let count = |s: TaskStatus| state.tasks.iter().filter(|t| t.status == s).count() as u32;
-    let mut files: Vec<&String> = state.tasks.iter().flat_map(|t| &t.files_touched).collect();
+    let mut files: Vec<&crate::paths::BytePath> =
+        state.tasks.iter().flat_map(|t| &t.files_touched).collect();
     files.sort();
     files.dedup();
     let totals = Totals {

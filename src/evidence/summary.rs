@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::paths::BytePath;
+
 /// Bump when a field changes meaning or is removed; adding optional fields keeps the version.
 pub const SUMMARY_SCHEMA: u32 = 1;
 
@@ -43,7 +45,7 @@ pub struct TaskSummary {
     pub status: String,
     pub commit: Option<String>,
     pub duration_ms: Option<u64>,
-    pub files_touched: Vec<String>,
+    pub files_touched: Vec<BytePath>,
     pub lines_added: u64,
     pub lines_removed: u64,
     /// `pass`, `fail`, `skipped` (no QA commands), or null when not run.
@@ -57,7 +59,7 @@ pub struct QaSummary {
     pub name: String,
     pub result: String,
     pub duration_ms: u64,
-    pub log: String,
+    pub log: BytePath,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -25,12 +25,26 @@ pub const REPO_ENV_VARS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct GitCli {
     dir: PathBuf,
+    /// The repository's git dir, given explicitly (`--git-dir`, with `dir` as `--work-tree`)
+    /// when git could not find it from `dir` on its own: a work tree kept apart from its git
+    /// dir, reached through `GIT_DIR`/`GIT_WORK_TREE`.
+    git_dir: Option<PathBuf>,
 }
 
 impl GitCli {
+    /// git in `dir`, finding the repository from there as git does.
     pub fn new(dir: &Path) -> Self {
         GitCli {
             dir: dir.to_path_buf(),
+            git_dir: None,
+        }
+    }
+
+    /// git in the work tree `dir` of the repository whose git dir is `git_dir`.
+    pub fn with_git_dir(dir: &Path, git_dir: &Path) -> Self {
+        GitCli {
+            dir: dir.to_path_buf(),
+            git_dir: Some(git_dir.to_path_buf()),
         }
     }
 
@@ -41,7 +55,12 @@ impl GitCli {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(&self.dir).args(args);
+        cmd.arg("-C").arg(&self.dir);
+        if let Some(git_dir) = &self.git_dir {
+            cmd.arg("--git-dir").arg(git_dir);
+            cmd.arg("--work-tree").arg(&self.dir);
+        }
+        cmd.args(args);
         for var in REPO_ENV_VARS {
             cmd.env_remove(var);
         }
@@ -59,11 +78,19 @@ impl GitCli {
         let shown = format!("{cmd:?}");
         tracing::debug!(command = %shown, "git");
         crate::fault::step("git");
+        let started = std::time::Instant::now();
         let out = cmd.output().map_err(|source| GitError::Spawn {
             command: shown.clone(),
             source,
         })?;
         crate::fault::step("git-done");
+        tracing::trace!(
+            status = ?out.status.code(),
+            ms = started.elapsed().as_millis() as u64,
+            stdout_bytes = out.stdout.len(),
+            stderr = %String::from_utf8_lossy(&out.stderr).trim(),
+            "git finished"
+        );
         if out.status.success() {
             Ok(out)
         } else {

@@ -76,14 +76,48 @@ pub struct Repo {
     main_root: PathBuf,
     /// The git dir shared by all worktrees (run state lives here).
     common_dir: PathBuf,
+    /// This worktree's git dir when git cannot find it from the work tree by itself (it was
+    /// reached through `GIT_DIR`/`GIT_WORK_TREE`); the `git` CLI is then told explicitly.
+    explicit_git_dir: Option<PathBuf>,
 }
 
 impl Repo {
     /// Find the repository the way git does (`GIT_DIR`, `GIT_WORK_TREE`, or upwards from the
     /// current directory).
     pub fn discover() -> Result<Repo, GitError> {
-        let inner = git2::Repository::open_from_env()
-            .map_err(|e| GitError::NotARepo(e.message().to_string()))?;
+        let not_a_repo = |e: git2::Error| GitError::NotARepo(e.message().to_string());
+        let env = |key: &str| std::env::var_os(key).filter(|v| !v.is_empty());
+        let inner = match env("GIT_WORK_TREE") {
+            None => git2::Repository::open_from_env().map_err(not_a_repo)?,
+            // libgit2 resolves a relative GIT_WORK_TREE against the git dir; git (and the user)
+            // against the current directory. Do it git's way.
+            Some(work_tree) => {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| GitError::NotARepo(format!("the current directory: {e}")))?;
+                let inner = match env("GIT_DIR") {
+                    Some(dir) => git2::Repository::open_ext(
+                        cwd.join(dir),
+                        git2::RepositoryOpenFlags::NO_SEARCH,
+                        std::iter::empty::<&std::ffi::OsStr>(),
+                    ),
+                    None => {
+                        let ceilings = env("GIT_CEILING_DIRECTORIES")
+                            .map(|c| std::env::split_paths(&c).collect::<Vec<_>>())
+                            .unwrap_or_default();
+                        git2::Repository::open_ext(
+                            &cwd,
+                            git2::RepositoryOpenFlags::empty(),
+                            ceilings.iter(),
+                        )
+                    }
+                }
+                .map_err(not_a_repo)?;
+                inner
+                    .set_workdir(&cwd.join(work_tree), false)
+                    .map_err(not_a_repo)?;
+                inner
+            }
+        };
         Repo::from_git2(inner)
     }
 
@@ -110,12 +144,41 @@ impl Repo {
             (Some(n), Some(parent)) if n == ".git" && inner.is_worktree() => parent.to_path_buf(),
             _ => workdir.clone(),
         };
+        let git_dir = strip_trailing_sep(inner.path());
+        let found_from_workdir = git2::Repository::discover(&workdir)
+            .map(|r| strip_trailing_sep(r.path()))
+            .ok();
+        let explicit_git_dir = (found_from_workdir.as_ref() != Some(&git_dir)).then_some(git_dir);
+        tracing::debug!(
+            workdir = %workdir.display(),
+            git_dir = %inner.path().display(),
+            common_dir = %common_dir.display(),
+            main_root = %main_root.display(),
+            explicit_git_dir = explicit_git_dir.is_some(),
+            "repository"
+        );
         Ok(Repo {
             inner,
             workdir,
             main_root,
             common_dir,
+            explicit_git_dir,
         })
+    }
+
+    /// The `git` CLI in `dir`; in this repository's own work tree it is told where the git dir
+    /// is whenever git could not find it from there (so `GIT_DIR` setups keep working after
+    /// we strip the caller's repository variables).
+    pub fn cli_in(&self, dir: &Path) -> super::GitCli {
+        match &self.explicit_git_dir {
+            Some(git_dir) if dir == self.workdir => super::GitCli::with_git_dir(dir, git_dir),
+            _ => super::GitCli::new(dir),
+        }
+    }
+
+    /// The `git` CLI in the work tree of this repository.
+    pub fn cli(&self) -> super::GitCli {
+        self.cli_in(&self.workdir)
     }
 
     pub fn workdir(&self) -> &Path {
@@ -222,6 +285,16 @@ pub struct FileChange {
     pub added: usize,
     pub removed: usize,
     pub binary: bool,
+}
+
+impl FileChange {
+    /// The path, byte-exact.
+    pub fn exact_path(&self) -> crate::paths::BytePath {
+        match &self.path_bytes {
+            Some(b) => crate::paths::BytePath::from_bytes(b.clone()),
+            None => crate::paths::BytePath::from(self.path.as_str()),
+        }
+    }
 }
 
 /// What changed between two commits: per-file stats and the unified diff.

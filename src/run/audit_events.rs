@@ -144,7 +144,7 @@ pub fn records(e: &Event<'_>) -> Vec<(&'static str, Value)> {
                     "attempt": attempt,
                     "reason": reason,
                     "final": last,
-                    "log": log.to_string_lossy(),
+                    "log": crate::paths::BytePath::from(&**log),
                 }),
             ),
         )],
@@ -166,7 +166,7 @@ pub fn records(e: &Event<'_>) -> Vec<(&'static str, Value)> {
             "notification_failed",
             with_run(
                 state,
-                json!({ "notified_event": event, "reason": reason, "log": log.to_string_lossy() }),
+                json!({ "notified_event": event, "reason": reason, "log": crate::paths::BytePath::from(log.as_path()) }),
             ),
         )],
         Event::Note(_) => Vec::new(),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::git::{CommitDiff, FileChange};
+use crate::paths::BytePath;
 use crate::store::{write_atomic, write_json};
 
 /// One QA command's result for a task.
@@ -19,6 +20,7 @@ pub struct QaRecord {
     pub required: bool,
     pub duration_ms: u64,
     pub outcome: String,
+    #[serde(with = "crate::paths::json")]
     pub log: PathBuf,
 }
 
@@ -27,10 +29,11 @@ pub struct QaRecord {
 pub struct TaskEvidence<'a> {
     #[serde(flatten)]
     pub done: Completed<'a>,
-    pub files_touched: Vec<&'a str>,
+    pub files_touched: Vec<BytePath>,
     pub lines_added: usize,
     pub lines_removed: usize,
     pub files: &'a [FileChange],
+    #[serde(with = "crate::paths::json")]
     pub diff: PathBuf,
 }
 
@@ -77,7 +80,7 @@ pub fn write_task_evidence(
     write_atomic(&diff_path, &diff.patch)?;
     let evidence = TaskEvidence {
         done,
-        files_touched: diff.files.iter().map(|f| f.path.as_str()).collect(),
+        files_touched: diff.files.iter().map(FileChange::exact_path).collect(),
         lines_added: diff.files.iter().map(|f| f.added).sum(),
         lines_removed: diff.files.iter().map(|f| f.removed).sum(),
         files: &diff.files,

@@ -22,7 +22,7 @@ pub enum Event<'a> {
         key: &'a str,
         commit: &'a str,
         duration_ms: Option<u64>,
-        files_touched: Vec<String>,
+        files_touched: Vec<crate::paths::BytePath>,
         qa_result: &'a str,
         attempts: u32,
     },

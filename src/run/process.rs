@@ -87,6 +87,7 @@ pub fn run(
     for (k, v) in spec.env {
         cmd.env(k, v);
     }
+    tracing::debug!(argv = ?spec.argv, cwd = %spec.cwd.display(), "starting");
     let mut wrapped = CommandWrap::from(cmd);
     wrapped.wrap(ProcessGroup::leader());
     let start = Instant::now();

@@ -31,8 +31,9 @@ use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
 use crate::evidence::build::summarize;
 use crate::evidence::summary::{AuditAnchor, Summary};
-use crate::git::{GitCli, GitError, Head, LARGE_TREE, Repo};
+use crate::git::{FileChange, GitCli, GitError, Head, LARGE_TREE, Repo};
 use crate::ids::{ChangeId, RunId};
+use crate::paths::BytePath;
 use crate::plan::PlannedTask;
 use crate::planning::{Planned, PlanningError, TasksSource, plan_change};
 use crate::store::{ChangeLock, LockError, write_atomic, write_json};
@@ -207,7 +208,7 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
             ));
         }
     };
-    let user_git = GitCli::new(cx.repo.workdir());
+    let user_git = cx.repo.cli();
     if let Err(e) = user_git.identity() {
         return Err(refused(
             format!("git has no identity to commit with ({e})"),
@@ -404,7 +405,7 @@ pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError>
         .ok_or_else(|| refused("there is no task to skip", "git microloop continue"))?;
     match state.mode {
         Mode::Manual => {
-            if !user_changes(cx, &GitCli::new(&state.worktree), &state.change)?.is_empty() {
+            if !user_changes(cx, &cx.repo.cli_in(&state.worktree), &state.change)?.is_empty() {
                 return Err(refused(
                     format!("your worktree has changes for {key}; skipping would lose them"),
                     "commit, stash (git stash -u) or discard them yourself, then skip again",
@@ -466,7 +467,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
         Mode::Manual => {
             // Back to where the user was, as `git rebase --abort` would, but with `reset --keep`
             // so that local changes are kept (or the reset refuses) — never lost.
-            let user = GitCli::new(&state.worktree);
+            let user = cx.repo.cli_in(&state.worktree);
             let moved = cx.repo.ref_oid(&state.change_branch).map(|o| o.to_string());
             if moved.as_deref() != Some(state.base.as_str()) {
                 match user.run(["reset", "--quiet", "--keep", state.base.as_str()]) {
@@ -501,7 +502,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
 /// (no longer registered, folder still there) is our own folder under `.git/microloop/` and is
 /// deleted outright.
 fn remove_run_worktree(cx: &Context<'_>, state: &RunState) -> Result<(), RunError> {
-    let git = GitCli::new(cx.repo.workdir());
+    let git = cx.repo.cli();
     match git.worktree_remove(&state.worktree) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -700,7 +701,7 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
             },
             &diff,
         );
-        let files: Vec<String> = diff.files.iter().map(|f| f.path.clone()).collect();
+        let files: Vec<BytePath> = diff.files.iter().map(FileChange::exact_path).collect();
         if let Some(t) = state.task_mut(&key) {
             t.attempts = attempts;
             t.qa_result = Some(qa_result.to_string());
@@ -767,7 +768,7 @@ fn ensure_worktree(cx: &Context<'_>, state: &RunState) -> Result<(), RunError> {
     if state.worktree.join(".git").exists() {
         return Ok(());
     }
-    let git = GitCli::new(cx.repo.workdir());
+    let git = cx.repo.cli();
     let _ = git.run(["worktree", "prune"]);
     let short = short_ref(&state.run_branch);
     let reason = format!("git-microloop run {}", state.run_id);
@@ -817,6 +818,7 @@ fn drive(
     planned: &Planned,
     _lock: &ChangeLock,
 ) -> Result<Report, RunError> {
+    let _span = tracing::debug_span!("run", change = %state.change, run = %state.run_id).entered();
     loop {
         if cancelled(cx) {
             return interrupted(cx, state);
@@ -932,7 +934,9 @@ fn manual_commit_current(
                 .ref_oid(&state.change_branch)
                 .map(|o| o.to_string())
                 .unwrap_or_default();
-            GitCli::new(cx.repo.workdir()).update_ref_cas(&state.run_branch, &new_tip, &tip)?;
+            cx.repo
+                .cli()
+                .update_ref_cas(&state.run_branch, &new_tip, &tip)?;
             complete(
                 cx,
                 state,
@@ -1162,7 +1166,7 @@ fn complete(
         t.qa_result = Some(qa_result.to_string());
         t.started_at.get_or_insert_with(clock::now_rfc3339);
         t.finished_at = Some(clock::now_rfc3339());
-        t.files_touched = diff.files.iter().map(|f| f.path.clone()).collect();
+        t.files_touched = diff.files.iter().map(FileChange::exact_path).collect();
         t.lines_added = diff.files.iter().map(|f| f.added as u64).sum();
         t.lines_removed = diff.files.iter().map(|f| f.removed as u64).sum();
         t.qa = qa
@@ -1183,7 +1187,7 @@ fn complete(
         key,
         commit: &commit,
         duration_ms: Some(duration_ms),
-        files_touched: diff.files.iter().map(|f| f.path.clone()).collect(),
+        files_touched: diff.files.iter().map(FileChange::exact_path).collect(),
         qa_result,
         attempts: attempt,
     })?;
@@ -1222,7 +1226,7 @@ fn commit_task(
         },
     }
     .render();
-    let git = GitCli::new(&state.worktree);
+    let git = cx.repo.cli_in(&state.worktree);
     // Our local data lives in the main worktree; only manual mode commits there, and only in
     // our own worktree do we choose how the index is stored.
     let (excludes, tuning) = match state.mode {
@@ -1552,7 +1556,7 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
     if written.is_empty() {
         return Ok(());
     }
-    let git = GitCli::new(&state.worktree);
+    let git = cx.repo.cli_in(&state.worktree);
     let mut add = vec!["add".to_string(), "--".to_string()];
     add.extend(written);
     git.run(&add)?;
@@ -1588,7 +1592,9 @@ fn record_commit(cx: &mut Context<'_>, state: &RunState) -> Result<(), RunError>
             .ref_oid(&state.change_branch)
             .map(|o| o.to_string())
             .unwrap_or_default();
-        GitCli::new(cx.repo.workdir()).update_ref_cas(&state.run_branch, &new, &before)?;
+        cx.repo
+            .cli()
+            .update_ref_cas(&state.run_branch, &new, &before)?;
     }
     Ok(())
 }
@@ -1613,23 +1619,35 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
              bring the run in with: git merge {run_branch}"
         ));
     }
-    let git = GitCli::new(cx.repo.workdir());
-    let checked_out = git
-        .worktree_list()?
-        .into_iter()
-        .find(|w| w.branch.as_deref() == Some(&state.change_branch) && w.path != state.worktree);
+    let git = cx.repo.cli();
+    // Where the change branch is checked out: here (the usual case; asked of our own
+    // repository first, because git's worktree list cannot name a work tree that only
+    // GIT_WORK_TREE points at), else in another worktree, else nowhere.
+    let here = cx
+        .repo
+        .head()?
+        .branch_name()
+        .map(|b| format!("refs/heads/{b}"));
+    let checked_out = if here.as_deref() == Some(state.change_branch.as_str()) {
+        Some(cx.repo.workdir().to_path_buf())
+    } else {
+        git.worktree_list()?
+            .into_iter()
+            .find(|w| w.branch.as_deref() == Some(&state.change_branch) && w.path != state.worktree)
+            .map(|w| w.path)
+    };
     match checked_out {
-        Some(w) => match GitCli::new(&w.path).merge_ff_only(tip) {
+        Some(path) => match cx.repo.cli_in(&path).merge_ff_only(tip) {
             Ok(()) => Ok(format!(
                 "fast-forwarded {branch} to {} in {}",
                 &tip[..12.min(tip.len())],
-                w.path.display()
+                path.display()
             )),
             Err(e) => Ok(format!(
                 "could not fast-forward {branch} in {} ({e}); finish with: \
                  git -C {} merge --ff-only {run_branch}",
-                w.path.display(),
-                w.path.display()
+                path.display(),
+                path.display()
             )),
         },
         None => {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::QaCommand;
 use crate::ids::{ChangeId, PlanHash, RunId, Seed};
+use crate::paths::BytePath;
 use crate::plan::Strategy;
 use crate::store::write_json;
 
@@ -75,7 +76,7 @@ pub struct TaskState {
     pub finished_at: Option<String>,
     /// What the task's commit changed (from its evidence).
     #[serde(default)]
-    pub files_touched: Vec<String>,
+    pub files_touched: Vec<BytePath>,
     #[serde(default)]
     pub lines_added: u64,
     #[serde(default)]
@@ -90,6 +91,7 @@ pub struct QaState {
     pub name: String,
     pub result: String,
     pub duration_ms: u64,
+    #[serde(with = "crate::paths::json")]
     pub log: PathBuf,
 }
 
@@ -108,6 +110,7 @@ pub struct Failure {
     pub task: String,
     pub attempts: u32,
     pub reason: String,
+    #[serde(with = "crate::paths::json")]
     pub log: PathBuf,
 }
 
@@ -125,7 +128,9 @@ pub struct RunState {
     /// `refs/heads/microloop/<CH>/<RUN>`.
     pub run_branch: String,
     /// Where tasks are applied (the run worktree, or the user's worktree in manual mode).
+    #[serde(with = "crate::paths::json")]
     pub worktree: PathBuf,
+    #[serde(with = "crate::paths::json")]
     pub artifacts: PathBuf,
     pub seed: Seed,
     pub strategy: Strategy,

@@ -11,6 +11,7 @@ use crate::cli::error::{CliError, Exit};
 use crate::cli::output::{GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
 use crate::ids::ChangeId;
+use crate::paths::BytePath;
 use crate::run::Layout;
 
 /// Work with the hash-chained audit logs.
@@ -81,7 +82,7 @@ fn cmd_verify(args: &VerifyArgs, _err: &Stderr) -> Result<(), CliError> {
     if args.json {
         let json: Vec<_> = reports
             .iter()
-            .map(|(f, r)| serde_json::json!({ "file": f, "report": r }))
+            .map(|(f, r)| serde_json::json!({ "file": BytePath::from(f.as_path()), "report": r }))
             .collect();
         out.json(&serde_json::json!({ "schema_version": 1, "logs": json }))?;
     } else if reports.is_empty() {

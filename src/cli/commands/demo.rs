@@ -100,6 +100,13 @@ pub fn cmd_demo(args: &DemoArgs, err: &Stderr) -> Result<(), CliError> {
     if args.json {
         return Ok(());
     }
+    if err.is_quiet() {
+        // Only what cannot be guessed: where the demo is.
+        let mut out = Out::new();
+        out.line(&dir.display().to_string())?;
+        out.flush()?;
+        return Ok(());
+    }
     let log = git.run([
         "log",
         "--reverse",

@@ -117,7 +117,7 @@ pub fn cmd_init(args: &InitArgs, err: &Stderr) -> Result<(), CliError> {
     let hook = if args.no_hook {
         None
     } else {
-        let dir = hooks_dir(&root).map_err(|e| CliError::usage(e.to_string()))?;
+        let dir = hooks_dir(&repo).map_err(|e| CliError::usage(e.to_string()))?;
         Some(install_pre_push(&dir, Mode::Refuse).map_err(|e| {
             CliError::usage("cannot install the pre-push hook")
                 .cause(e.to_string())

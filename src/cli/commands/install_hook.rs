@@ -30,7 +30,7 @@ pub struct InstallHookArgs {
 
 pub fn cmd_install_hook(args: &InstallHookArgs, _err: &Stderr) -> Result<(), CliError> {
     let repo = Repo::discover()?;
-    let dir = hooks_dir(repo.workdir()).map_err(|e| CliError::usage(e.to_string()))?;
+    let dir = hooks_dir(&repo).map_err(|e| CliError::usage(e.to_string()))?;
     let mode = match (args.chain, args.force) {
         (true, _) => Mode::Chain,
         (_, true) => Mode::Force,

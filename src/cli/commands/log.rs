@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, Out, Stderr, paint};
-use crate::git::{Head, Repo, TrailerCommit};
+use crate::git::{FileChange, Head, Repo, TrailerCommit};
+use crate::paths::BytePath;
 
 /// List the micro-task commits of a range with their task, QA result, files, run and seed.
 #[derive(Debug, Args)]
@@ -33,7 +34,7 @@ struct Row {
     task_id: String,
     title: String,
     qa: Option<String>,
-    files: Vec<String>,
+    files: Vec<BytePath>,
     change: Option<String>,
     run_id: Option<String>,
     seed: Option<String>,
@@ -85,7 +86,7 @@ fn row(repo: &Repo, c: &TrailerCommit) -> Option<Row> {
     let files = c
         .parent
         .and_then(|p| repo.diff_commits(p, c.oid).ok())
-        .map(|d| d.files.into_iter().map(|f| f.path).collect())
+        .map(|d| d.files.iter().map(FileChange::exact_path).collect())
         .unwrap_or_default();
     let title = c
         .summary

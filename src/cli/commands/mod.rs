@@ -3,11 +3,13 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod completions;
 pub mod config;
 pub mod demo;
 pub mod init;
 pub mod install_hook;
 pub mod log;
+pub mod man;
 pub mod plan;
 pub mod run;
 pub mod sequence;
