@@ -240,22 +240,50 @@ fn killing_git_microloop_itself_then_continue_completes_exactly_once() {
     let base = repo.rev("HEAD");
     let (imp, started) = slow_once_at_t003(&repo, "echo partial > partial.txt;");
     let mut child = run_until(&repo, &imp, &started, std::process::Stdio::null);
+    // Kill once the implementer's process group is on record. (Between spawning it and saving
+    // the state there is a window of a few milliseconds in which a crash leaves a process that
+    // `continue` cannot find; the README's troubleshooting says so.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while run_state(&repo)["child_pgid"].is_null() {
+        assert!(
+            Instant::now() < deadline,
+            "the run never recorded its implementer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill().unwrap(); // SIGKILL to git-microloop only; its implementer lives on
     child.wait().unwrap();
     assert_eq!(run_state(&repo)["status"], "running");
+    let sleeper = std::fs::read_to_string(repo.outside().join("sleep.pid")).unwrap();
+    assert!(
+        alive(sleeper.trim()),
+        "the implementer died with git-microloop"
+    );
     let r = repo.run(&["continue"]).expect(0);
     assert!(r.stdout().contains("succeeded"), "{}", r.stdout());
     let mut tasks = logged_tasks(&repo, &base);
     tasks.sort();
     assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
     assert!(!repo.path().join("partial.txt").exists());
-    // The orphaned `sleep 60` was stopped by `continue`.
-    let ps = std::process::Command::new("sh")
-        .args(["-c", "ps -eo args | grep -c '^sleep 60$' || true"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
+    // This run's orphaned `sleep 60` (not anyone else's) was stopped by `continue`.
+    assert!(
+        !alive(sleeper.trim()),
+        "the orphaned implementer still runs"
+    );
     repo.git(&["fsck", "--full"]);
+}
+
+/// Whether process `pid` exists (and is not a zombie waiting for its parent).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
 }
 
 #[test]
@@ -618,10 +646,11 @@ fn slow_once_at_t003(repo: &TestRepo, before: &str) -> (String, std::path::PathB
     let imp = repo.script(
         "impl.sh",
         &format!(
-            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}' '{s}'; \
-             {before} sleep 60; fi\n{WRITE_TASK_FILE}",
+            "if [ \"$MICROLOOP_TASK_ID\" = T003 ] && [ ! -e '{m}' ]; then touch '{m}'; \
+             {before} sleep 60 & echo $! > '{p}'; touch '{s}'; wait; fi\n{WRITE_TASK_FILE}",
             m = marker.display(),
-            s = started.display()
+            s = started.display(),
+            p = repo.outside().join("sleep.pid").display()
         ),
     );
     (imp, started)
