@@ -467,11 +467,7 @@ fn git_help_shows_the_man_page_from_manpath() {
     let r = repo
         .run(&["man", "--out", man.join("man1").to_str().unwrap()])
         .expect(0);
-    assert!(
-        r.stderr().contains("manual pages to"),
-        "{}",
-        r.stderr()
-    );
+    assert!(r.stderr().contains("manual pages to"), "{}", r.stderr());
     assert!(man.join("man1/git-microloop.1").is_file());
     assert!(man.join("man1/git-microloop-audit-verify.1").is_file());
     let text = git_help(&repo, &[("PATH", &path), ("MANPATH", man.as_os_str())]);

@@ -518,6 +518,26 @@ fn manual_mode_pauses_and_continue_commits_the_users_work() {
 }
 
 #[test]
+fn manual_mode_works_when_the_local_data_is_gitignored() {
+    // What `init` sets up: artifacts and audit logs ignored by .gitignore. Excluding ignored
+    // paths from `git add` used to make it fail.
+    let repo = TestRepo::with_change("## P\n\n- [ ] T001 First\n");
+    repo.write(".gitignore", "/artifacts/work/\n/audit/\n");
+    repo.commit_all("ignore local data");
+    let base = repo.rev("HEAD");
+    repo.run(&["run", "--manual"]).expect(0);
+    repo.write("first.txt", "done by hand\n");
+    repo.run(&["continue"]).expect(0);
+    assert_eq!(logged_tasks(&repo, &base), ["T001"]);
+    let files = repo.git(&["show", "--name-only", "--format=", "HEAD~1"]);
+    assert!(files.contains("first.txt"), "{files}");
+    assert!(
+        !files.contains("artifacts") && !files.contains("audit"),
+        "{files}"
+    );
+}
+
+#[test]
 fn manual_mode_qa_failure_keeps_the_run_paused() {
     let repo = TestRepo::with_change("## P\n\n- [ ] T001 Needs ok.txt\n");
     repo.write(

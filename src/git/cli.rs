@@ -102,6 +102,33 @@ impl GitCli {
         }
     }
 
+    /// Which of `paths` (relative to this directory) git ignores, per the repository's
+    /// ignore rules.
+    pub fn ignored(&self, paths: &[String]) -> Result<Vec<String>, GitError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = self.command(["check-ignore", "--"]);
+        cmd.args(paths);
+        let shown = format!("{cmd:?}");
+        let out = cmd.output().map_err(|source| GitError::Spawn {
+            command: shown.clone(),
+            source,
+        })?;
+        // 0: some are ignored (listed), 1: none is, anything else: an error.
+        match out.status.code() {
+            Some(0) | Some(1) => Ok(String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()),
+            code => Err(GitError::Cli {
+                command: shown,
+                status: code,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }),
+        }
+    }
+
     /// Paths with uncommitted changes (staged, unstaged or untracked, ignored ones excluded),
     /// as git reports them. git's own status is used so that sparse checkouts, fsmonitor and
     /// the untracked cache behave as the user expects.
