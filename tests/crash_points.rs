@@ -63,17 +63,7 @@ fn say(line: &str) {
 
 /// Task ids of the micro-task commits reachable from `rev` (not from main).
 fn task_commits(repo: &TestRepo, rev: &str) -> Vec<String> {
-    let mut v: Vec<String> = repo
-        .git(&[
-            "log",
-            "--format=%(trailers:key=Microloop-Task,valueonly)",
-            &format!("main..{rev}"),
-        ])
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let mut v = repo.task_ids(&format!("main..{rev}"));
     v.sort();
     v
 }

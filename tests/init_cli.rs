@@ -60,17 +60,7 @@ fn action_of(v: &Value, path: &str) -> String {
 }
 
 fn task_trailers(repo: &TestRepo, range: &str) -> Vec<String> {
-    repo.git(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        range,
-    ])
-    .lines()
-    .map(str::trim)
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect()
+    repo.task_ids(range)
 }
 
 #[test]

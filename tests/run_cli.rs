@@ -45,16 +45,7 @@ fn plan_hash(repo: &TestRepo) -> String {
 
 /// Task ids of the commits of `range`, oldest first, read by `git log %(trailers)`.
 fn logged_tasks_of(repo: &TestRepo, range: &str) -> Vec<String> {
-    repo.git(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        range,
-    ])
-    .lines()
-    .filter(|l| !l.trim().is_empty())
-    .map(|l| l.trim().to_string())
-    .collect()
+    repo.task_ids(range)
 }
 
 /// Task ids of the commits since `base`, oldest first, read by `git log %(trailers)`.

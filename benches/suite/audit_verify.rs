@@ -57,37 +57,23 @@ pub fn measure(root: &Path, events: u64) -> Vec<Row> {
     let mb = std::fs::metadata(&path).expect("stat").len() as f64 / 1e6;
     let file = path.to_str().expect("utf-8 temp path").to_string();
     let reps = 3;
+    let sha256sum = || {
+        let out = Command::new("sha256sum").arg(&file).output();
+        ok(out.expect("sha256sum runs"), "sha256sum");
+    };
     // Warm the page cache once so neither side pays for the disk.
-    ok(
-        Command::new("sha256sum")
-            .arg(&file)
-            .output()
-            .expect("sha256sum"),
-        "sha256sum",
-    );
+    sha256sum();
     let (ours, baseline) = alternate(
         reps,
         || {
+            let mut verify = Command::new(BIN);
+            verify.current_dir(&dir).args(["audit", "verify", &file]);
             ok(
-                pinned(
-                    Command::new(BIN)
-                        .current_dir(&dir)
-                        .args(["audit", "verify", &file]),
-                )
-                .output()
-                .expect("verify runs"),
+                pinned(&mut verify).output().expect("verify runs"),
                 "audit verify",
             );
         },
-        || {
-            ok(
-                Command::new("sha256sum")
-                    .arg(&file)
-                    .output()
-                    .expect("sha256sum"),
-                "sha256sum",
-            );
-        },
+        sha256sum,
     );
     vec![Row {
         workload: format!("audit verify, {events} events ({mb:.0} MB)"),

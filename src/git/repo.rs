@@ -434,15 +434,7 @@ impl Repo {
         base: git2::Oid,
         tip: git2::Oid,
     ) -> Result<Vec<TrailerCommit>, GitError> {
-        let mut walk = self
-            .inner
-            .revwalk()
-            .context(|| "starting a revwalk".into())?;
-        walk.push(tip).context(|| format!("walking from {tip}"))?;
-        walk.hide(base).context(|| format!("hiding {base}"))?;
-        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-            .context(|| "sorting the revwalk".into())?;
-        self.collect(walk, None)
+        self.walk(tip, &[base], git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
     }
 
     /// Commits reachable from `tip` and from none of `hide` (`git rev-list tip --not hide…`),
@@ -452,6 +444,15 @@ impl Repo {
         &self,
         tip: git2::Oid,
         hide: &[git2::Oid],
+    ) -> Result<Vec<TrailerCommit>, GitError> {
+        self.walk(tip, hide, git2::Sort::NONE)
+    }
+
+    fn walk(
+        &self,
+        tip: git2::Oid,
+        hide: &[git2::Oid],
+        sorting: git2::Sort,
     ) -> Result<Vec<TrailerCommit>, GitError> {
         let mut walk = self
             .inner
@@ -463,6 +464,8 @@ impl Repo {
                 walk.hide(*h).context(|| format!("hiding {h}"))?;
             }
         }
+        walk.set_sorting(sorting)
+            .context(|| "sorting the revwalk".into())?;
         self.collect(walk, None)
     }
 

@@ -125,6 +125,22 @@ impl TestRepo {
         Run(cmd.output().expect("run git"))
     }
 
+    /// Task ids of the micro-task commits of `range`, oldest first, read by git itself
+    /// (`%(trailers)`).
+    pub fn task_ids(&self, range: &str) -> Vec<String> {
+        self.git(&[
+            "log",
+            "--reverse",
+            "--format=%(trailers:key=Microloop-Task,valueonly)",
+            range,
+        ])
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+    }
+
     /// `git rev-parse <rev>`.
     pub fn rev(&self, rev: &str) -> String {
         self.git(&["rev-parse", rev]).trim().to_string()
