@@ -67,7 +67,8 @@ pub fn cmd_checklist(args: &ChecklistArgs, err: &Stderr) -> Result<(), CliError>
         Head::Unborn { name } => {
             return Err(CliError::usage(format!(
                 "branch `{name}` has no commits yet"
-            )));
+            ))
+            .hint("commit the change and run it (git microloop run) before checking it"));
         }
     };
     let facts = gather(
