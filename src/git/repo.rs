@@ -16,14 +16,14 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
-    /// Two commits with no common ancestor in this repository's history.
+    /// Two commits (or branches) with no common ancestor in this repository's history.
     #[error(
-        "commits {base} and {head} have no common history{}",
-        if *shallow { " here: this is a shallow clone, whose history is cut before they meet" } else { "" }
+        "cannot tell what {head} changed since {base}: they have no common history{}",
+        if *shallow { " here, as this is a shallow clone whose history is cut before they meet" } else { "" }
     )]
     NoMergeBase {
-        base: git2::Oid,
-        head: git2::Oid,
+        base: String,
+        head: String,
         shallow: bool,
     },
     #[error("could not start `{command}`: {source}")]
@@ -195,8 +195,8 @@ impl Repo {
             Ok(mb) => mb,
             Err(e) if e.code() == git2::ErrorCode::NotFound => {
                 return Err(GitError::NoMergeBase {
-                    base,
-                    head,
+                    base: base.to_string(),
+                    head: head.to_string(),
                     shallow: self.inner.is_shallow(),
                 });
             }
