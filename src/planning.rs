@@ -282,15 +282,17 @@ fn changed_files(
     };
     match repo.first_existing_branch(&candidates) {
         Some((base, base_oid)) if base != name => {
-            let paths = repo.paths_changed_since(base_oid, oid).map_err(|e| match e {
-                // Name the branches rather than the commits.
-                GitError::NoMergeBase { shallow, .. } => GitError::NoMergeBase {
-                    base: format!("`{base}`"),
-                    head: format!("`{name}`"),
-                    shallow,
-                },
-                e => e,
-            })?;
+            let paths = repo
+                .paths_changed_since(base_oid, oid)
+                .map_err(|e| match e {
+                    // Name the branches rather than the commits.
+                    GitError::NoMergeBase { shallow, .. } => GitError::NoMergeBase {
+                        base: format!("`{base}`"),
+                        head: format!("`{name}`"),
+                        shallow,
+                    },
+                    e => e,
+                })?;
             Ok((to_strings(paths), format!("commits since {base}")))
         }
         _ => Ok((vec![], "no base branch to compare with".into())),

@@ -100,12 +100,7 @@ fn snapshot_at(repo: &TestRepo, workdir: &Path, git_dir: &Path) -> Snapshot {
 
 /// Record every file below `dir` (relative to `root`): small files by their bytes, big ones by
 /// size, modification time and first bytes (hashing 100 MB in a debug build would be slow).
-fn walk(
-    root: &Path,
-    dir: &Path,
-    out: &mut BTreeMap<String, String>,
-    skip: &dyn Fn(&str) -> bool,
-) {
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, skip: &dyn Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -430,7 +425,10 @@ fn a_1_mb_single_line_is_planned_quickly_and_run() {
 
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(task_commits(&repo, &format!("{base}..HEAD")), ["T001", "T002"]);
+    assert_eq!(
+        task_commits(&repo, &format!("{base}..HEAD")),
+        ["T001", "T002"]
+    );
     let subject = repo.git(&["log", "-1", "--format=%s", "HEAD~2"]);
     assert!(
         subject.trim_end().chars().count() <= 100,
@@ -452,7 +450,11 @@ fn a_dependency_cycle_is_refused_naming_its_tasks_and_lines() {
     let message = "changes/CH-001/tasks.md:5: error: dependency cycle: T001 (line 5) → T003 \
                    (line 7) → T002 (line 6) → T001";
     let before = snapshot(&repo);
-    refused(repo.run(&["plan"]), 2, &[message, "remove one of the dependencies"]);
+    refused(
+        repo.run(&["plan"]),
+        2,
+        &[message, "remove one of the dependencies"],
+    );
     refused(repo.run(&run_cmd(&imp)), 2, &[message]);
     assert_unchanged(&before, &snapshot(&repo), "a refused run");
 }
@@ -505,7 +507,10 @@ fn unsafe_change_ids_are_refused_before_any_path_is_built() {
         ("a/b", "contains a path separator"),
         ("CH-1\u{1}", r#""CH-1\u{1}" contains a control character"#),
         ("CH-1\nx", r#""CH-1\nx" contains a control character"#),
-        ("CH-1\u{1b}[31m", r#""CH-1\u{1b}[31m" contains a control character"#),
+        (
+            "CH-1\u{1b}[31m",
+            r#""CH-1\u{1b}[31m" contains a control character"#,
+        ),
         ("-CH-1", "a leading `-`"),
         (".CH-1", "a leading `.`"),
     ];
@@ -520,7 +525,11 @@ fn unsafe_change_ids_are_refused_before_any_path_is_built() {
             vec!["show", flag.as_str()],
             vec!["checklist", flag.as_str()],
         ] {
-            refused(repo.run(&cmd), 2, &["invalid change id", says, "hint: a change id is"]);
+            refused(
+                repo.run(&cmd),
+                2,
+                &["invalid change id", says, "hint: a change id is"],
+            );
         }
     }
     refused(repo.run(&["plan", "--change="]), 2, &["change id is empty"]);
@@ -693,7 +702,8 @@ fn an_unknown_strategy_is_refused_wherever_it_is_set() {
     let valid = "spec-like, document, by-file";
     let r = repo.run(&["plan", "--strategy", "random"]).expect(2);
     assert!(
-        r.stderr().contains("invalid value 'random' for '--strategy <S>'")
+        r.stderr()
+            .contains("invalid value 'random' for '--strategy <S>'")
             && r.stderr().contains(valid),
         "{}",
         r.stderr()
@@ -732,7 +742,11 @@ fn an_unknown_strategy_is_refused_wherever_it_is_set() {
         let (repo, imp) = repo_with(TASKS);
         repo.write(file, text);
         let before = snapshot(&repo);
-        refused(repo.run(&["plan"]), 2, &[says, "`spec-like`, `document`, `by-file`"]);
+        refused(
+            repo.run(&["plan"]),
+            2,
+            &[says, "`spec-like`, `document`, `by-file`"],
+        );
         refused(repo.run(&run_cmd(&imp)), 2, &[says]);
         assert_unchanged(&before, &snapshot(&repo), file);
     }
@@ -819,14 +833,17 @@ fn a_missing_git_identity_refuses_the_run_before_anything_is_written() {
             .env("EMAIL", "")
             .output()
             .unwrap();
-        refused(
+        let r = refused(
             Run(out),
             2,
             &[
-                "git has no identity to commit with",
+                "git has no identity to commit with (fatal: no email was given and \
+                 auto-detection is disabled)",
                 "hint: set one: git config --global user.name",
             ],
         );
+        // git's last line, not its whole advice and our command line.
+        assert_eq!(r.stderr().lines().count(), 2, "{}", r.stderr());
     }
     assert_unchanged(&before, &snapshot(&repo), "a run without an identity");
 }
@@ -859,10 +876,22 @@ fn an_unborn_branch_is_refused_with_what_to_do() {
     let imp = repo.script("impl.sh", IMPL);
     let before = snapshot(&repo);
     let says = "branch `main` has no commits yet";
-    refused(repo.run(&run_cmd(&imp)), 2, &[says, "hint: commit the change's tasks.md"]);
+    refused(
+        repo.run(&run_cmd(&imp)),
+        2,
+        &[says, "hint: commit the change's tasks.md"],
+    );
     refused(repo.run(&["run", "--manual"]), 2, &[says]);
-    refused(repo.run(&["checklist"]), 2, &[says, "hint: commit the change"]);
-    refused(repo.run(&["log"]), 2, &[says, "hint: commit something first"]);
+    refused(
+        repo.run(&["checklist"]),
+        2,
+        &[says, "hint: commit the change"],
+    );
+    refused(
+        repo.run(&["log"]),
+        2,
+        &[says, "hint: commit something first"],
+    );
     refused(
         repo.run(&["continue"]),
         2,
@@ -913,7 +942,10 @@ fn a_bare_repository_is_refused_by_every_command() {
     }
     let mut files_after = BTreeMap::new();
     walk(&bare, &bare, &mut files_after, &|_| false);
-    assert_eq!(files_before, files_after, "a bare repository was written to");
+    assert_eq!(
+        files_before, files_after,
+        "a bare repository was written to"
+    );
     assert_eq!(
         refs_before,
         repo.git(&["--git-dir", bare.to_str().unwrap(), "for-each-ref"])
@@ -1018,7 +1050,10 @@ fn a_read_only_artifacts_folder_refuses_the_run_before_anything_is_written() {
     block.lift(&folder);
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(task_commits(&repo, &format!("{base}..HEAD")), ["T001", "T002"]);
+    assert_eq!(
+        task_commits(&repo, &format!("{base}..HEAD")),
+        ["T001", "T002"]
+    );
     assert_user_work_intact(&repo);
 }
 
@@ -1143,7 +1178,10 @@ fn a_symlinked_artifacts_folder_is_followed_only_inside_the_repository() {
     std::os::unix::fs::symlink(".store", &link).unwrap();
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(task_commits(&repo, &format!("{base}..HEAD")), ["T001", "T002"]);
+    assert_eq!(
+        task_commits(&repo, &format!("{base}..HEAD")),
+        ["T001", "T002"]
+    );
     assert!(repo.path().join(".store/work/CH-001").is_dir());
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     assert_user_work_intact(&repo);
@@ -1181,12 +1219,20 @@ fn a_concurrent_second_run_is_locked_out_and_changes_nothing() {
     // user's files.
     let outline = |repo: &TestRepo| {
         let s = snapshot(repo);
-        let runs: Vec<String> = std::fs::read_dir(repo.path().join(".git/microloop/changes/CH-001/runs"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        (s.head, s.refs, s.worktrees, runs, repo.read("README.md"), repo.read("notes/untracked.txt"))
+        let runs: Vec<String> =
+            std::fs::read_dir(repo.path().join(".git/microloop/changes/CH-001/runs"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+        (
+            s.head,
+            s.refs,
+            s.worktrees,
+            runs,
+            repo.read("README.md"),
+            repo.read("notes/untracked.txt"),
+        )
     };
     let before = outline(&repo);
     let holder = format!(
@@ -1206,13 +1252,56 @@ fn a_concurrent_second_run_is_locked_out_and_changes_nothing() {
             &[&holder, "hint: wait for it to finish"],
         );
     }
-    assert_eq!(before, outline(&repo), "commands refused by the lock changed something");
+    assert_eq!(
+        before,
+        outline(&repo),
+        "commands refused by the lock changed something"
+    );
     std::fs::write(&release, b"").unwrap();
     assert!(first.wait().unwrap().success(), "the first run failed");
 
-    assert_eq!(task_commits(&repo, &format!("{base}..HEAD")), ["T001", "T002"]);
-    let runs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/heads/microloop/"]);
+    assert_eq!(
+        task_commits(&repo, &format!("{base}..HEAD")),
+        ["T001", "T002"]
+    );
+    let runs = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/heads/microloop/",
+    ]);
     assert_eq!(runs.lines().count(), 1, "{runs}");
     repo.run(&["checklist"]).expect(0);
     assert_user_work_intact(&repo);
+}
+
+/// `docs/BAD_INPUT.md` names every row's test, and every test of this file is a row.
+#[test]
+fn the_catalogue_lists_every_test_of_this_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/BAD_INPUT.md")).unwrap();
+    let src = std::fs::read_to_string(root.join("tests/bad_input.rs")).unwrap();
+    let this = "the_catalogue_lists_every_test_of_this_file";
+    let tests: Vec<&str> = src
+        .split("#[test]\nfn ")
+        .skip(1)
+        .filter_map(|s| s.split('(').next())
+        .filter(|name| *name != this)
+        .collect();
+    let link = "[`tests/bad_input.rs`](../tests/bad_input.rs) `";
+    let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with("| **")).collect();
+    let listed: Vec<&str> = rows
+        .iter()
+        .map(|row| {
+            let at = row
+                .find(link)
+                .unwrap_or_else(|| panic!("a row without a test: {row}"));
+            let rest = &row[at + link.len()..];
+            &rest[..rest.find('`').unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        listed, tests,
+        "rows and tests differ (or are in another order)"
+    );
+    assert_eq!(rows.len(), 19, "the issue's catalogue has 19 rows");
 }

@@ -117,15 +117,16 @@ pub fn drive(
     let log_path = ws.local_path(ws.config.paths.implementer_audit.as_str());
     if let Some(dir) = log_path.parent() {
         // Like the artifacts folder: never appended to through a link out of the repository.
-        crate::store::place::check_inside(ws.repo.main_root(), dir, ws.repo.common_dir())
-            .map_err(|e| {
+        crate::store::place::check_inside(ws.repo.main_root(), dir, ws.repo.common_dir()).map_err(
+            |e| {
                 CliError::usage(format!("cannot use the audit log {}", log_path.display()))
                     .cause(e.to_string())
                     .hint(
                         "make the link point inside the repository, or set `[paths] \
                          implementer_audit` to a path inside it",
                     )
-            })?;
+            },
+        )?;
     }
     let name = crate::audit::log_name_of(&log_path);
     let mut log = AuditLog::open(&log_path, &name).map_err(|e| {
@@ -271,11 +272,11 @@ pub fn run_error(e: RunError) -> CliError {
         }
         // A write failed (a full disk, a folder made read-only): the sequencer saved its state
         // before the step, so the run resumes where it stopped once the cause is fixed.
-        RunError::Io { context, source } => CliError::usage(context)
-            .cause(source.to_string())
-            .hint(
+        RunError::Io { context, source } => {
+            CliError::usage(context).cause(source.to_string()).hint(
                 "fix the cause (free space, make the folder writable); `git microloop status` \
                  shows whether a run was saved, and `git microloop continue` resumes it",
-            ),
+            )
+        }
     }
 }

@@ -212,9 +212,10 @@ pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, 
     match read_text(root, rel)? {
         None => Ok(PlannerConfigFile::default()),
         Some(text) => serde_json::from_str(&text).map_err(|e| {
-            let message = e
-                .to_string()
-                .replace("expected u64", &format!("expected a whole number between 0 and {}", Seed::MAX));
+            let message = e.to_string().replace(
+                "expected u64",
+                &format!("expected a whole number between 0 and {}", Seed::MAX),
+            );
             ConfigError::Invalid {
                 file: rel.to_string(),
                 line: u32::try_from(e.line()).unwrap_or(u32::MAX),
@@ -228,10 +229,7 @@ pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, 
 /// For a bad value: the key whose value ends where the error is (serde_json points just past
 /// the value), i.e. the last `"key":` before that place.
 fn json_key_before(text: &str, e: &serde_json::Error) -> Option<String> {
-    if !matches!(
-        e.classify(),
-        serde_json::error::Category::Data
-    ) {
+    if !matches!(e.classify(), serde_json::error::Category::Data) {
         return None;
     }
     let line_start: usize = text
@@ -267,7 +265,12 @@ fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ConfigError> {
                 message: "the file is not valid UTF-8".into(),
             }),
         // A file where a folder on the way belongs: this file cannot exist either.
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
             Ok(None)
         }
         Err(source) => Err(ConfigError::Io {

@@ -209,8 +209,19 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
     };
     let user_git = GitCli::new(cx.repo.workdir());
     if let Err(e) = user_git.identity() {
+        // git's own last line says what is missing; its whole advice would bury the hint.
+        let why = match &e {
+            GitError::Cli { stderr, .. } => stderr
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("git var GIT_AUTHOR_IDENT failed")
+                .to_string(),
+            other => other.to_string(),
+        };
         return Err(refused(
-            format!("git has no identity to commit with ({e})"),
+            format!("git has no identity to commit with ({why})"),
             "set one: git config --global user.name \"Your Name\"; \
              git config --global user.email you@example.com",
         ));
