@@ -18,7 +18,7 @@ pub struct ChangeId(String);
 pub enum ChangeIdError {
     #[error("change id is empty")]
     Empty,
-    #[error("change id {0:?} contains {1}, which could escape its folder")]
+    #[error("change id {0:?} contains {1}")]
     Unsafe(String, &'static str),
     #[error("change id {0:?} does not match the change-id pattern `{1}`")]
     Pattern(String, String),
@@ -51,22 +51,22 @@ fn check_path_safe(raw: &str) -> Result<(), ChangeIdError> {
         return Err(ChangeIdError::Empty);
     }
     let reason = if raw.contains("..") {
-        Some("`..`")
+        Some("`..`, which could escape its folder")
     } else if raw.contains('/') || raw.contains('\\') {
-        Some("a path separator")
+        Some("a path separator, which could escape its folder")
     } else if raw.chars().any(char::is_control) {
-        Some("a control character")
+        Some("a control character, which no folder name may hold")
     } else if raw.starts_with('-') {
-        Some("a leading `-`")
+        Some("a leading `-`, which could pass for an option")
     } else if raw.starts_with('.') {
-        Some("a leading `.`")
+        Some("a leading `.`, which would hide its folder")
     } else if raw.chars().any(char::is_whitespace) {
-        Some("white space")
+        Some("white space, which no folder name may hold")
     } else {
         None
     };
     match reason {
-        Some(r) => Err(ChangeIdError::Unsafe(raw.escape_debug().to_string(), r)),
+        Some(r) => Err(ChangeIdError::Unsafe(raw.to_string(), r)),
         None => Ok(()),
     }
 }
@@ -169,6 +169,14 @@ impl fmt::Display for RunId {
 
 /// The planner seed. Any u64; JSON keeps it exact (serde_json reads u64 losslessly).
 pub type Seed = u64;
+
+/// A seed from the command line: a whole number from 0 to 2⁶⁴−1, said in those words (a
+/// negative number too, instead of being taken for an option).
+pub fn parse_seed(s: &str) -> Result<Seed, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("not a whole number between 0 and {}", Seed::MAX))
+}
 
 /// `sha256:` + 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

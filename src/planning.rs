@@ -85,7 +85,10 @@ pub fn plan_change(
     let tasks_file = config.paths.tasks.for_change(change);
     let bytes = match source {
         TasksSource::Worktree => read_file(repo.workdir(), &tasks_file)?,
-        TasksSource::Commit(oid) => repo.blob_at(oid, &tasks_file)?,
+        TasksSource::Commit(oid) => match repo.blob_size_at(oid, &tasks_file)? {
+            Some(size) if size > MAX_TASKS_BYTES => return Err(too_large(&tasks_file, size)),
+            _ => repo.blob_at(oid, &tasks_file)?,
+        },
     };
     let (mut list, missing) = match bytes.map(|b| parse_tasks(b, &tasks_file)).transpose()? {
         Some(list) => (list, false),
@@ -117,7 +120,8 @@ pub fn plan_change(
         list.tasks = decompose_by_file(&paths);
         fallback = Some(Fallback { reason, source });
     }
-    let plan = build_plan(list.tasks, strategy, seed, fallback)?;
+    let plan = build_plan(list.tasks, strategy, seed, fallback)
+        .map_err(|e| cycle_error(&tasks_file, e))?;
     Ok(Planned {
         change: change.clone(),
         tasks_file,
@@ -128,22 +132,97 @@ pub fn plan_change(
     })
 }
 
-/// A file's bytes; `None` when it does not exist.
-fn read_file(root: &Path, rel: &str) -> Result<Option<Vec<u8>>, PlanningError> {
-    match std::fs::read(root.join(rel)) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PlanningError::Io {
-            file: rel.to_string(),
-            source,
-        }),
+/// The largest task list we read: 16 MiB, over 300 times the largest real Spec-Kit tasks.md
+/// we know (52 KiB) and twice a generated 100,000-task list. A bigger file is refused before it
+/// is read — parsing costs about 15 bytes of memory per byte of text, so a 100 MB file would
+/// need 1.5 GB and minutes, and is not a task list anyone wrote.
+pub const MAX_TASKS_BYTES: u64 = 16 * 1024 * 1024;
+
+fn too_large(rel: &str, size: u64) -> PlanningError {
+    PlanningError::Tasks {
+        file: rel.to_string(),
+        diagnostics: vec![
+            Diagnostic::error(
+                rel,
+                0,
+                format!(
+                    "the file is {:.1} MiB; a task list may be at most {} MiB",
+                    size as f64 / (1024.0 * 1024.0),
+                    MAX_TASKS_BYTES >> 20
+                ),
+            )
+            .with_hint(
+                "check that this is the change's task list; split a larger change into \
+                 several changes",
+            ),
+        ],
     }
 }
 
-/// Parse tasks.md. Non-UTF-8 content is an error at the line of the first bad byte.
+/// A dependency cycle as a diagnostic at the line of its first task.
+fn cycle_error(rel: &str, e: PlanError) -> PlanningError {
+    let PlanError::Cycle(cycle) = &e;
+    let line = cycle.first().map_or(0, |(_, line)| *line);
+    PlanningError::Tasks {
+        file: rel.to_string(),
+        diagnostics: vec![
+            Diagnostic::error(rel, line, e.to_string())
+                .with_hint("remove one of the dependencies in the cycle"),
+        ],
+    }
+}
+
+/// A file's bytes; `None` when it does not exist. Its size is checked before it is read.
+fn read_file(root: &Path, rel: &str) -> Result<Option<Vec<u8>>, PlanningError> {
+    use std::io::Read as _;
+    let io_err = |source| PlanningError::Io {
+        file: rel.to_string(),
+        source,
+    };
+    let path = root.join(rel);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(e)),
+        // A folder, a FIFO (opening it would wait for a writer forever) or a device.
+        Ok(m) if !m.is_file() => {
+            return Err(io_err(io::Error::other("not a regular file")));
+        }
+        Ok(_) => {}
+    }
+    let file = std::fs::File::open(&path).map_err(io_err)?;
+    let size = file.metadata().map_err(io_err)?.len();
+    if size > MAX_TASKS_BYTES {
+        return Err(too_large(rel, size));
+    }
+    // `take` bounds the read even if the file grows after the size check.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(MAX_TASKS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_TASKS_BYTES {
+        return Err(too_large(rel, bytes.len() as u64));
+    }
+    Ok(Some(bytes))
+}
+
+/// Parse tasks.md. Non-UTF-8 content is an error at the line of the first bad byte, and a NUL
+/// byte (which no text file holds) at its line.
 fn parse_tasks(bytes: Vec<u8>, rel: &str) -> Result<tasks::TaskList, PlanningError> {
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(tasks::parse(&text, rel)),
+        Ok(text) => match text.find('\0') {
+            Some(at) => Err(PlanningError::Tasks {
+                file: rel.to_string(),
+                diagnostics: vec![
+                    Diagnostic::error(
+                        rel,
+                        line_of_offset(&text, at),
+                        "contains a NUL byte: a binary file, not a task list",
+                    )
+                    .with_hint("tasks.md must be a text file (UTF-8)"),
+                ],
+            }),
+            None => Ok(tasks::parse(&text, rel)),
+        },
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let line = line_of_offset(&String::from_utf8_lossy(&e.as_bytes()[..at]), at);
@@ -202,10 +281,20 @@ fn changed_files(
         None => vec!["main", "master", "trunk"],
     };
     match repo.first_existing_branch(&candidates) {
-        Some((base, base_oid)) if base != name => Ok((
-            to_strings(repo.paths_changed_since(base_oid, oid)?),
-            format!("commits since {base}"),
-        )),
+        Some((base, base_oid)) if base != name => {
+            let paths = repo
+                .paths_changed_since(base_oid, oid)
+                .map_err(|e| match e {
+                    // Name the branches rather than the commits.
+                    GitError::NoMergeBase { shallow, .. } => GitError::NoMergeBase {
+                        base: format!("`{base}`"),
+                        head: format!("`{name}`"),
+                        shallow,
+                    },
+                    e => e,
+                })?;
+            Ok((to_strings(paths), format!("commits since {base}")))
+        }
         _ => Ok((vec![], "no base branch to compare with".into())),
     }
 }

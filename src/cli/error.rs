@@ -119,6 +119,16 @@ impl From<GitError> for CliError {
             GitError::Bare(_) => {
                 err.hint("run it in a clone with a working tree, or in a linked worktree")
             }
+            GitError::NoMergeBase { shallow: true, .. } => err
+                .hint("fetch the whole history (git fetch --unshallow), then run the command again")
+                .hint(
+                    "or commit the change's tasks.md: without one the plan is one task per file \
+                     the branch changed, which needs that history",
+                ),
+            GitError::NoMergeBase { shallow: false, .. } => err.hint(
+                "set `[change] base` to the branch the change started from, or commit the \
+                 change's tasks.md",
+            ),
             _ => err,
         }
     }

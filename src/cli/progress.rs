@@ -16,6 +16,7 @@ mod line;
 
 use crate::audit::AuditLog;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
+use crate::store::LockError;
 pub use line::{Mode as ProgressMode, Progress, clock, status_text};
 
 /// Ctrl-C, SIGTERM and SIGHUP set the flag: the run stops at the next safe point (the running
@@ -210,6 +211,19 @@ pub fn drive(
     let mut display = RunDisplay::new(err);
     let mut observer = |e: &Event<'_>| display.event(e);
     let log_path = ws.local_path(ws.config.paths.implementer_audit.as_str());
+    if let Some(dir) = log_path.parent() {
+        // Like the artifacts folder: never appended to through a link out of the repository.
+        crate::store::place::check_inside(ws.repo.main_root(), dir, ws.repo.common_dir()).map_err(
+            |e| {
+                CliError::usage(format!("cannot use the audit log {}", log_path.display()))
+                    .cause(e.to_string())
+                    .hint(
+                        "make the link point inside the repository, or set `[paths] \
+                         implementer_audit` to a path inside it",
+                    )
+            },
+        )?;
+    }
     let name = crate::audit::log_name_of(&log_path);
     let mut log = AuditLog::open(&log_path, &name).map_err(|e| {
         CliError::usage(format!("cannot use the audit log {}", log_path.display()))
@@ -345,13 +359,24 @@ pub fn run_error(e: RunError) -> CliError {
         RunError::Refused { message, hint } => CliError::usage(message).hint(hint),
         RunError::Planning(p) => super::commands::plan::planning_error(p),
         RunError::Git(g) => g.into(),
-        RunError::Lock(l) => CliError::usage(l.to_string()).hint(
+        RunError::Lock(l @ LockError::Busy { .. }) => CliError::usage(l.to_string()).hint(
             "wait for it to finish; a lock held by a process that died is released by the kernel",
         ),
+        RunError::Lock(l) => CliError::usage(l.to_string())
+            .hint("make the git directory writable (or free space on its disk), then run again"),
         RunError::Audit(msg) => {
-            CliError::usage(format!("the audit log could not be written: {msg}"))
-                .hint("check it with `git microloop audit verify`")
+            CliError::usage(format!("the audit log could not be written: {msg}")).hint(
+                "if its folder is read-only or the disk is full, fix that and run again; \
+                 if the log was edited, `git microloop audit verify` names the line",
+            )
         }
-        RunError::Io { context, source } => CliError::usage(context).cause(source.to_string()),
+        // A write failed (a full disk, a folder made read-only): the sequencer saved its state
+        // before the step, so the run resumes where it stopped once the cause is fixed.
+        RunError::Io { context, source } => {
+            CliError::usage(context).cause(source.to_string()).hint(
+                "fix the cause (free space, make the folder writable); `git microloop status` \
+                 shows whether a run was saved, and `git microloop continue` resumes it",
+            )
+        }
     }
 }

@@ -95,6 +95,9 @@ impl<'de> Deserialize<'de> for Span {
         }
         match Raw::deserialize(d)? {
             Raw::Int(0) => Ok(Span(Duration::ZERO)),
+            Raw::Int(n) if n < 0 => Err(serde::de::Error::custom(format!(
+                "negative duration `{n}`; durations must be 0 or more"
+            ))),
             Raw::Int(n) => Err(serde::de::Error::custom(format!(
                 "a duration needs a unit: write \"{n}s\", \"{n}m\", \"{n}h\" or \"{n}d\""
             ))),
@@ -130,6 +133,19 @@ mod tests {
         for bad in ["-1d", "99999999999999999999d", "40000d", "7", "7y", "d", ""] {
             assert!(Span::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_negative_number_is_called_negative_not_unitless() {
+        #[derive(Debug, Deserialize)]
+        struct W {
+            #[allow(dead_code)]
+            d: Span,
+        }
+        let e = toml::from_str::<W>("d = -5").unwrap_err().to_string();
+        assert!(e.contains("negative duration `-5`"), "{e}");
+        let e = toml::from_str::<W>("d = 5").unwrap_err().to_string();
+        assert!(e.contains("needs a unit"), "{e}");
     }
 
     #[test]

@@ -211,13 +211,37 @@ pub struct PlannerConfigFile {
 pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, ConfigError> {
     match read_text(root, rel)? {
         None => Ok(PlannerConfigFile::default()),
-        Some(text) => serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
-            file: rel.to_string(),
-            line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-            key: json_key_in(&e.to_string()),
-            message: e.to_string(),
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            let message = e.to_string().replace(
+                "expected u64",
+                &format!("expected a whole number between 0 and {}", Seed::MAX),
+            );
+            ConfigError::Invalid {
+                file: rel.to_string(),
+                line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+                key: json_key_in(&message).or_else(|| json_key_before(&text, &e)),
+                message,
+            }
         }),
     }
+}
+
+/// For a bad value: the key whose value ends where the error is (serde_json points just past
+/// the value), i.e. the last `"key":` before that place.
+fn json_key_before(text: &str, e: &serde_json::Error) -> Option<String> {
+    if !matches!(e.classify(), serde_json::error::Category::Data) {
+        return None;
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let end = (line_start + e.column()).min(text.len());
+    let before = text.get(..end)?;
+    let key = regex::Regex::new(r#""([^"\\]*)"\s*:"#).ok()?;
+    let last = key.captures_iter(before).last()?;
+    Some(last[1].to_string())
 }
 
 fn json_key_in(msg: &str) -> Option<String> {
@@ -240,7 +264,15 @@ fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ConfigError> {
                 key: None,
                 message: "the file is not valid UTF-8".into(),
             }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A file where a folder on the way belongs: this file cannot exist either.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
         Err(source) => Err(ConfigError::Io {
             file: rel.to_string(),
             source,

@@ -86,8 +86,21 @@ fn yaml_error(e: &serde_saphyr::Error, text: &str, file: &str) -> ConfigError {
         line,
         column,
         key: yaml_key_at(text, line),
-        message: message.trim().to_string(),
+        message: in_plain_words(message.trim()),
     }
+}
+
+/// The parser's terse type errors in the words of the README's configuration reference.
+fn in_plain_words(message: &str) -> String {
+    let plain = match message {
+        "expected sequence start" => "expected a list, e.g. `[a, b]` or `- a` lines",
+        "expected mapping start" => "expected keys with values (`key: value` lines)",
+        "invalid boolean" => "expected true or false",
+        "invalid i64" | "invalid i32" => "expected a whole number",
+        "invalid u64" | "invalid u32" => "expected a whole number, 0 or more",
+        other => other,
+    };
+    plain.to_string()
 }
 
 /// The key path (`tests[1].timeout`) whose line is `line` (1-based): the key on that line and

@@ -16,6 +16,16 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
+    /// Two commits (or branches) with no common ancestor in this repository's history.
+    #[error(
+        "cannot tell what {head} changed since {base}: they have no common history{}",
+        if *shallow { " here, as this is a shallow clone whose history is cut before they meet" } else { "" }
+    )]
+    NoMergeBase {
+        base: String,
+        head: String,
+        shallow: bool,
+    },
     #[error("could not start `{command}`: {source}")]
     Spawn {
         command: String,
@@ -244,10 +254,22 @@ impl Repo {
         base: git2::Oid,
         head: git2::Oid,
     ) -> Result<Vec<Vec<u8>>, GitError> {
-        let mb = self
-            .inner
-            .merge_base(base, head)
-            .context(|| format!("finding the merge base of {base} and {head}"))?;
+        let mb = match self.inner.merge_base(base, head) {
+            Ok(mb) => mb,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                return Err(GitError::NoMergeBase {
+                    base: base.to_string(),
+                    head: head.to_string(),
+                    shallow: self.inner.is_shallow(),
+                });
+            }
+            Err(source) => {
+                return Err(GitError::Git2 {
+                    context: format!("finding the merge base of {base} and {head}"),
+                    source,
+                });
+            }
+        };
         let tree_of = |oid: git2::Oid| {
             self.inner
                 .find_commit(oid)
@@ -347,6 +369,32 @@ impl Repo {
             .find_blob(entry.id())
             .context(|| format!("reading {path} at {commit}"))?;
         Ok(Some(blob.content().to_vec()))
+    }
+
+    /// The size of the blob at `path` in `commit`'s tree, read from the object header without
+    /// loading the blob; `None` when there is no such file.
+    pub fn blob_size_at(&self, commit: git2::Oid, path: &str) -> Result<Option<u64>, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .context(|| format!("reading the tree of {commit}"))?;
+        let id = match tree.get_path(Path::new(path)) {
+            Ok(e) => e.id(),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(GitError::Git2 {
+                    context: format!("looking up {path} in {commit}"),
+                    source,
+                });
+            }
+        };
+        let (size, _) = self
+            .inner
+            .odb()
+            .and_then(|odb| odb.read_header(id))
+            .context(|| format!("reading the size of {path} at {commit}"))?;
+        Ok(Some(size as u64))
     }
 
     /// The files directly inside folder `dir` of `commit`'s tree: (name, bytes). Empty when

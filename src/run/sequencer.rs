@@ -210,15 +210,25 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
     };
     let user_git = cx.repo.cli();
     if let Err(e) = user_git.identity() {
+        // git's own last line says what is missing; its whole advice would bury the hint.
+        let why = match &e {
+            GitError::Cli { stderr, .. } => stderr
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("git var GIT_AUTHOR_IDENT failed")
+                .to_string(),
+            other => other.to_string(),
+        };
         return Err(refused(
-            format!("git has no identity to commit with ({e})"),
+            format!("git has no identity to commit with ({why})"),
             "set one: git config --global user.name \"Your Name\"; \
              git config --global user.email you@example.com",
         ));
     }
     let lock = ChangeLock::acquire(&cx.layout.lock(&opts.change), opts.change.as_str())?;
     refuse_if_open(cx, &opts.change)?;
-    check_audit(cx)?;
 
     let planned = plan_change(
         cx.repo,
@@ -284,6 +294,9 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         .main_root()
         .join(cx.config.paths.artifacts.for_change(&opts.change))
         .join(run_id.as_str());
+    // Every refusal above leaves the repository as it was; from here on things are written.
+    local_data_usable(cx, &artifacts)?;
+    check_audit(cx)?;
     let worktree = match mode {
         Mode::Manual => cx.repo.workdir().to_path_buf(),
         Mode::Implementer { .. } => cx.layout.worktree(&run_id),
@@ -361,8 +374,8 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
 /// `git microloop continue`.
 pub fn resume(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
-    check_audit(cx)?;
     let (mut state, planned) = open_run(cx, change)?;
+    check_audit(cx)?;
     recover(cx, &mut state, &planned)?;
     match state.status {
         RunStatus::Paused => {
@@ -395,8 +408,8 @@ pub fn resume(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunErro
 /// `git microloop skip`: record the current task as skipped and go on.
 pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
-    check_audit(cx)?;
     let (mut state, planned) = open_run(cx, change)?;
+    check_audit(cx)?;
     recover(cx, &mut state, &planned)?;
     let key = state
         .current
@@ -434,8 +447,8 @@ pub fn skip(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError>
 /// `git microloop abort`: end the run, keep its branch and evidence, put the user back.
 pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError> {
     let _lock = ChangeLock::acquire(&cx.layout.lock(change), change.as_str())?;
-    check_audit(cx)?;
     let (mut state, _planned) = open_run(cx, change)?;
+    check_audit(cx)?;
     if let Some(pgid) = state.child_pgid.take() {
         process::kill_orphan_group(pgid, &state.worktree);
     }
@@ -580,7 +593,30 @@ fn open_run(cx: &Context<'_>, change: &ChangeId) -> Result<(RunState, Planned), 
     let planned: Planned = serde_json::from_slice(&bytes)
         .map_err(io::Error::other)
         .ctx(|| format!("reading {}", path.display()))?;
+    local_data_usable(cx, &state.artifacts)?;
     Ok((state, planned))
+}
+
+/// The run's artifacts folder can be written, and writing there stays inside the repository
+/// (see `store::place`): refused before anything is changed otherwise.
+fn local_data_usable(cx: &Context<'_>, artifacts: &Path) -> Result<(), RunError> {
+    use crate::store::place::{PlaceError, check_inside, probe_writable};
+    let root = cx.repo.main_root();
+    check_inside(root, artifacts, cx.repo.common_dir())
+        .and_then(|()| probe_writable(artifacts))
+        .map_err(|e| {
+            let hint = match &e {
+                PlaceError::NotWritable { .. } => {
+                    "make the folder writable (or free space on its disk), or set `[paths] \
+                     artifacts` to a folder you can write; then run the command again"
+                }
+                _ => {
+                    "make the link point inside the repository, or set `[paths] artifacts` \
+                     to a plain folder inside it"
+                }
+            };
+            refused(e.to_string(), hint)
+        })
 }
 
 /// Tasks to execute, in plan order, limited by `--only` (ids or keys).

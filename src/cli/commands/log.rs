@@ -109,9 +109,16 @@ fn row(repo: &Repo, c: &TrailerCommit) -> Option<Row> {
 
 /// The current branch since it left its base (`[change] base`, else main/master/trunk).
 fn default_range(ws: &Workspace) -> Result<String, CliError> {
-    let head = ws.repo.head()?;
-    let Head::Branch { name, .. } = head else {
-        return Ok("HEAD".to_string());
+    let name = match ws.repo.head()? {
+        Head::Branch { name, .. } => name,
+        Head::Detached(_) => return Ok("HEAD".to_string()),
+        Head::Unborn { name } => {
+            // As `git log` does: an error, not an empty list.
+            return Err(
+                CliError::usage(format!("branch `{name}` has no commits yet"))
+                    .hint("commit something first; `git microloop log` lists a branch's commits"),
+            );
+        }
     };
     let candidates: Vec<&str> = match ws.config.change.base.as_deref() {
         Some(b) => vec![b],

@@ -6,7 +6,7 @@ use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, paint};
 use crate::config::PlannerConfigFile;
-use crate::ids::Seed;
+use crate::ids::{Seed, parse_seed};
 use crate::plan::{PlannedTask, Strategy};
 use crate::planning::{Planned, PlanningError, TasksSource, plan_change};
 use crate::tasks::Status;
@@ -25,7 +25,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "CH")]
     pub change: Option<String>,
     /// Seed for ordering [P] tasks (overrides MICROLOOP_SEED and the config files).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: Option<Seed>,
     /// Planning strategy (overrides MICROLOOP_STRATEGY and the config files).
     #[arg(long, value_name = "S", value_parser = parse_strategy)]

@@ -7,7 +7,7 @@ use crate::cli::error::CliError;
 use crate::cli::output::Stderr;
 use crate::cli::progress::drive;
 use crate::config::{PlannerConfigFile, attempts_from_env, resolve_attempts};
-use crate::ids::Seed;
+use crate::ids::{Seed, parse_seed};
 use crate::implementers::{preset_names, repo_wrapper_in, resolve};
 use crate::plan::Strategy;
 use crate::run::{StartOptions, start};
@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "CH")]
     pub change: Option<String>,
     /// Seed for ordering [P] tasks.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
     pub seed: Option<Seed>,
     /// Planning strategy: spec-like, document or by-file.
     #[arg(long, value_name = "S", value_parser = |s: &str| s.parse::<Strategy>())]

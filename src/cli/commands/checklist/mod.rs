@@ -65,9 +65,10 @@ pub fn cmd_checklist(args: &ChecklistArgs, err: &Stderr) -> Result<(), CliError>
     let tip = match ws.repo.head()? {
         Head::Branch { oid, .. } | Head::Detached(oid) => oid,
         Head::Unborn { name } => {
-            return Err(CliError::usage(format!(
-                "branch `{name}` has no commits yet"
-            )));
+            return Err(
+                CliError::usage(format!("branch `{name}` has no commits yet"))
+                    .hint("commit the change and run it (git microloop run) before checking it"),
+            );
         }
     };
     let facts = gather(
