@@ -17,6 +17,7 @@ pub mod git;
 pub mod ids;
 pub mod plan;
 pub mod planning;
+pub mod retention;
 pub mod run;
 pub mod store;
 pub mod tasks;

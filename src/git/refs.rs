@@ -1,0 +1,257 @@
+//! Refs for cleanup: listing a namespace, finding which refs keep which commits (git2, reading),
+//! and deleting many refs in one all-or-nothing compare-and-swap transaction (the `git` CLI:
+//! `git update-ref --stdin`, because git2's transactions are not atomic and rewrite
+//! `packed-refs` once per deleted ref).
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use super::{GitCli, GitError, Repo};
+
+/// A direct ref and its commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefTip {
+    pub name: String,
+    pub oid: git2::Oid,
+}
+
+impl Repo {
+    /// Direct refs whose names start with `prefix` (symbolic refs are skipped: they are not
+    /// ours and deleting one could delete what it points to), sorted by name.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<RefTip>, GitError> {
+        self.list_refs(|name| name.starts_with(prefix))
+    }
+
+    /// Direct refs outside `prefix`, in the order a keeper is looked for: branches, tags,
+    /// remote-tracking refs, then anything else; by name within each.
+    pub fn refs_outside(&self, prefix: &str) -> Result<Vec<RefTip>, GitError> {
+        let mut refs = self.list_refs(|name| !name.starts_with(prefix))?;
+        let rank = |n: &str| {
+            ["refs/heads/", "refs/tags/", "refs/remotes/"]
+                .iter()
+                .position(|p| n.starts_with(p))
+                .unwrap_or(3)
+        };
+        refs.sort_by(|a, b| rank(&a.name).cmp(&rank(&b.name)).then(a.name.cmp(&b.name)));
+        Ok(refs)
+    }
+
+    fn list_refs(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<RefTip>, GitError> {
+        let repo = self.git2();
+        let refs = repo.references().map_err(|source| GitError::Git2 {
+            context: "listing refs".into(),
+            source,
+        })?;
+        let mut out = Vec::new();
+        for r in refs {
+            let r = r.map_err(|source| GitError::Git2 {
+                context: "reading a ref".into(),
+                source,
+            })?;
+            let Ok(name) = r.name() else { continue };
+            if !keep(name) || r.kind() != Some(git2::ReferenceType::Direct) {
+                continue;
+            }
+            // A tag object keeps its commit: peel it.
+            let oid = match r.peel(git2::ObjectType::Commit) {
+                Ok(o) => o.id(),
+                Err(_) => match r.target() {
+                    Some(o) => o,
+                    None => continue,
+                },
+            };
+            out.push(RefTip {
+                name: name.to_string(),
+                oid,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// For each of `targets`, the first ref of `refs` (in order) whose history holds it. One
+    /// walk per ref, each hiding the refs before it, ending as soon as every target is found:
+    /// in all, at most one walk over the commits the refs hold.
+    pub fn keepers(
+        &self,
+        targets: &[git2::Oid],
+        refs: &[RefTip],
+    ) -> Result<BTreeMap<git2::Oid, RefTip>, GitError> {
+        let mut left: HashSet<git2::Oid> = targets.iter().copied().collect();
+        let mut found = BTreeMap::new();
+        let walk_err = |source| GitError::Git2 {
+            context: "walking history".into(),
+            source,
+        };
+        for (i, r) in refs.iter().enumerate() {
+            if left.is_empty() {
+                break;
+            }
+            if left.remove(&r.oid) {
+                found.insert(r.oid, r.clone());
+                if left.is_empty() {
+                    break;
+                }
+            }
+            let mut walk = self.git2().revwalk().map_err(walk_err)?;
+            if walk.push(r.oid).is_err() {
+                continue; // not a commit (a tag of a tree, say): keeps no history
+            }
+            for earlier in &refs[..i] {
+                let _ = walk.hide(earlier.oid);
+            }
+            for oid in walk {
+                let oid = oid.map_err(walk_err)?;
+                if left.remove(&oid) {
+                    found.insert(oid, r.clone());
+                    if left.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// For each of `targets`, the index of a commit in `from` whose history holds it. One walk
+    /// from all of `from`, hiding `hide` (commits already known to be kept elsewhere).
+    pub fn containing(
+        &self,
+        targets: &[git2::Oid],
+        from: &[git2::Oid],
+        hide: &[git2::Oid],
+    ) -> Result<Vec<Option<usize>>, GitError> {
+        let walk_err = |source| GitError::Git2 {
+            context: "walking history".into(),
+            source,
+        };
+        let mut seen: HashSet<git2::Oid> = HashSet::new();
+        let wanted: HashSet<git2::Oid> = targets.iter().copied().collect();
+        if !from.is_empty() {
+            let mut walk = self.git2().revwalk().map_err(walk_err)?;
+            for f in from {
+                let _ = walk.push(*f);
+            }
+            for h in hide {
+                let _ = walk.hide(*h);
+            }
+            for oid in walk {
+                let oid = oid.map_err(walk_err)?;
+                if wanted.contains(&oid) {
+                    seen.insert(oid);
+                    if seen.len() == wanted.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(targets
+            .iter()
+            .map(|t| {
+                if !seen.contains(t) {
+                    return None;
+                }
+                from.iter().position(|f| {
+                    f == t || self.git2().graph_descendant_of(*f, *t).unwrap_or(false)
+                })
+            })
+            .collect())
+    }
+}
+
+/// One ref change in a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefOp {
+    /// Delete the ref if it still points at the commit.
+    Delete { name: String, old: String },
+    /// Fail the whole transaction unless the ref points at the commit.
+    Verify { name: String, old: String },
+}
+
+impl GitCli {
+    /// Apply `ops` as one transaction of `git update-ref --stdin --no-deref`: every ref is
+    /// locked and checked against its expected commit (`prepare`), then `between` runs while
+    /// the locks are held, then all changes are committed at once. If any check fails nothing
+    /// changes, `between` does not run, and the error carries git's message. `--no-deref`: a
+    /// symbolic ref is never followed to what it points at.
+    pub fn ref_transaction(
+        &self,
+        ops: &[RefOp],
+        between: impl FnOnce(),
+    ) -> Result<(), GitError> {
+        let mut cmd = self.command(["update-ref", "--stdin", "--no-deref"]);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let shown = format!("{cmd:?}");
+        let spawn_err = |source| GitError::Spawn {
+            command: shown.clone(),
+            source,
+        };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let drain = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        let mut text = String::with_capacity(ops.len() * 120 + 32);
+        text.push_str("start\n");
+        for op in ops {
+            match op {
+                RefOp::Delete { name, old } => text.push_str(&format!("delete {name} {old}\n")),
+                RefOp::Verify { name, old } => text.push_str(&format!("verify {name} {old}\n")),
+            }
+        }
+        text.push_str("prepare\n");
+        // A write error means git stopped reading: its exit status and stderr say why.
+        let wrote = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
+        let mut prepared = false;
+        if wrote.is_ok() {
+            let mut line = String::new();
+            while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+                if line.trim_end() == "prepare: ok" {
+                    prepared = true;
+                    break;
+                }
+                line.clear();
+            }
+        }
+        if prepared {
+            between();
+            let committed = stdin.write_all(b"commit\n").and_then(|_| stdin.flush());
+            drop(stdin);
+            let mut line = String::new();
+            let mut ok = false;
+            if committed.is_ok() {
+                while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+                    if line.trim_end() == "commit: ok" {
+                        ok = true;
+                    }
+                    line.clear();
+                }
+            }
+            let status = child.wait().map_err(spawn_err)?;
+            let err = drain.join().unwrap_or_default();
+            if ok && status.success() {
+                return Ok(());
+            }
+            return Err(GitError::Cli {
+                command: shown,
+                status: status.code(),
+                stderr: err.trim().to_string(),
+            });
+        }
+        drop(stdin);
+        let status = child.wait().map_err(spawn_err)?;
+        let err = drain.join().unwrap_or_default();
+        Err(GitError::Cli {
+            command: shown,
+            status: status.code(),
+            stderr: err.trim().to_string(),
+        })
+    }
+}
