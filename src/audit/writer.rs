@@ -474,7 +474,10 @@ mod tests {
         }
         let head = many.append_many(&events, TS).unwrap();
         assert_eq!(head.seq, 5);
-        assert_eq!(fs::read(one.path()).unwrap(), fs::read(many.path()).unwrap());
+        assert_eq!(
+            fs::read(one.path()).unwrap(),
+            fs::read(many.path()).unwrap()
+        );
         assert_eq!(many.append_many(&[], TS).unwrap(), head);
         assert!(many.append_many(&[("Bad", Value::Null)], TS).is_err());
         assert_eq!(many.head().unwrap(), head);

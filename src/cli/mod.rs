@@ -9,11 +9,14 @@ pub mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use commands::approve::{ApproveArgs, cmd_approve};
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::cleanup::{CleanupArgs, cmd_cleanup};
 use commands::demo::{DemoArgs, cmd_demo};
 use commands::log::{LogArgs, cmd_log};
 use commands::plan::{PlanArgs, cmd_plan};
+use commands::retain::{ReleaseArgs, RetainArgs, cmd_release, cmd_retain};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
 use commands::show::{ShowArgs, cmd_show};
@@ -71,6 +74,10 @@ pub enum Command {
     Log(LogArgs),
     Audit(AuditArgs),
     Checklist(ChecklistArgs),
+    Approve(ApproveArgs),
+    Retain(RetainArgs),
+    Release(ReleaseArgs),
+    Cleanup(CleanupArgs),
     Demo(DemoArgs),
 }
 
@@ -88,6 +95,10 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Log(args) => cmd_log(args, &err),
         Command::Audit(args) => cmd_audit(args, &err),
         Command::Checklist(args) => cmd_checklist(args, &err),
+        Command::Approve(args) => cmd_approve(args, &err),
+        Command::Retain(args) => cmd_retain(args, &err),
+        Command::Release(args) => cmd_release(args, &err),
+        Command::Cleanup(args) => cmd_cleanup(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
     }
 }

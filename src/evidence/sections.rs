@@ -1061,20 +1061,36 @@ strategy `spec-like` · started 2026-11-24T10:15:00Z · finished 2026-11-24T10:2
             since: since.map(Into::into),
         };
         let rows = [
-            row("run-1", "purged", "auto_success_ttl", Some("2026-11-25T00:00:00Z")),
+            row(
+                "run-1",
+                "purged",
+                "auto_success_ttl",
+                Some("2026-11-25T00:00:00Z"),
+            ),
             row("run-2", "retained", "retention_marker", None),
-            row("run-3", "eligible", "ttl_not_expired", Some("2026-11-26T00:00:00Z")),
+            row(
+                "run-3",
+                "eligible",
+                "ttl_not_expired",
+                Some("2026-11-26T00:00:00Z"),
+            ),
         ];
         let body = plan_body_with_retention(Some(&summary()), "CH-001", &rows);
         assert!(body.starts_with(&plan_body(&summary(), None)), "{body}");
-        assert!(body.ends_with(
-            "- Retention: 1 purged, 1 eligible, 1 retained, 0 active\n\
+        assert!(
+            body.ends_with(
+                "- Retention: 1 purged, 1 eligible, 1 retained, 0 active\n\
              \x20 - `run-3` eligible (ttl_not_expired, since 2026-11-26T00:00:00Z)\n\
              \x20 - `run-2` retained (retention_marker)\n\
              \x20 - `run-1` purged (auto_success_ttl, since 2026-11-25T00:00:00Z)\n"
-        ), "{body}");
+            ),
+            "{body}"
+        );
         let gone = plan_body_with_retention(None, "CH-001", &rows[..1]);
-        assert!(gone.starts_with("## CH-001\n\n- Latest run: — (no summary left"), "{gone}");
+        assert!(
+            gone.starts_with("## CH-001\n\n- Latest run: — (no summary left"),
+            "{gone}"
+        );
         let once = replace_section("", PLAN, "CH-001", &body).unwrap();
         assert_eq!(replace_section(&once, PLAN, "CH-001", &body).unwrap(), once);
     }

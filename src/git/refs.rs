@@ -175,11 +175,7 @@ impl GitCli {
     /// the locks are held, then all changes are committed at once. If any check fails nothing
     /// changes, `between` does not run, and the error carries git's message. `--no-deref`: a
     /// symbolic ref is never followed to what it points at.
-    pub fn ref_transaction(
-        &self,
-        ops: &[RefOp],
-        between: impl FnOnce(),
-    ) -> Result<(), GitError> {
+    pub fn ref_transaction(&self, ops: &[RefOp], between: impl FnOnce()) -> Result<(), GitError> {
         let mut cmd = self.command(["update-ref", "--stdin", "--no-deref"]);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -121,9 +121,15 @@ pub fn cleanup(
             }
         }
     }
-    let facts = gather(repo, config, &layout, &changes, &busy, ledger, |n, total| {
-        progress("reading runs", n, total)
-    })?;
+    let facts = gather(
+        repo,
+        config,
+        &layout,
+        &changes,
+        &busy,
+        ledger,
+        |n, total| progress("reading runs", n, total),
+    )?;
     let hide: Vec<git2::Oid> = repo.refs_outside(RUN_REFS)?.iter().map(|r| r.oid).collect();
     let reach = GitReach { repo, hide };
     let all = decide(&facts, policy, opts.now, &reach);

@@ -4,8 +4,10 @@
 //!
 //! Per run, in this order (the first that applies wins):
 //!
-//! 1. A run already purged (the log says so) stays purged; whatever is left of it (an interrupted
-//!    cleanup) is deleted — unless a marker now holds it.
+//! 1. A run the log has ever decided purged stays on that track: whatever is left of it (an
+//!    interrupted cleanup, a branch restored by hand) is deleted — unless a marker holds it, it
+//!    is active, its branch is checked out or holds commits nothing else keeps — and it is
+//!    never decided afresh (its summary may be gone by design).
 //! 2. `active_run`: the run is running or paused.
 //! 3. Fail closed — retained with a named reason: `summary_missing`, `summary_unreadable`,
 //!    `unknown_state`, `bad_timestamp` (a recorded time is missing or does not parse),
@@ -343,7 +345,12 @@ struct Candidate {
     resume: bool,
 }
 
-fn candidate(eligible_at: Option<Timestamp>, reason: Reason, detail: String, resume: bool) -> Class {
+fn candidate(
+    eligible_at: Option<Timestamp>,
+    reason: Reason,
+    detail: String,
+    resume: bool,
+) -> Class {
     Class::Candidate(Candidate {
         index: 0,
         eligible_at,
@@ -371,7 +378,11 @@ fn decision(r: &RunFacts, state: State, reason: Reason, detail: String) -> Decis
     }
 }
 
-fn timed(mut d: Decision, eligible_at: Option<Timestamp>, purge_after: Option<Timestamp>) -> Decision {
+fn timed(
+    mut d: Decision,
+    eligible_at: Option<Timestamp>,
+    purge_after: Option<Timestamp>,
+) -> Decision {
     d.eligible_at = eligible_at;
     d.purge_after = purge_after;
     d
@@ -389,8 +400,7 @@ fn leftovers(r: &RunFacts, policy: &Policy) -> bool {
 
 fn is_active(r: &RunFacts) -> bool {
     let open = |s: &str| matches!(s, "running" | "paused");
-    r.run_status.as_deref().is_some_and(open)
-        || r.summary.get().is_some_and(|s| open(&s.status))
+    r.run_status.as_deref().is_some_and(open) || r.summary.get().is_some_and(|s| open(&s.status))
 }
 
 /// A marker in force: the logged one, or — fail closed — one summary.json names that the log
@@ -418,33 +428,50 @@ fn marker(r: &RunFacts, now: Timestamp) -> Option<(String, Option<Timestamp>, Op
 
 fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
     let marked = marker(r, now);
-    if let Some(last) = r.ledger.last.as_ref().filter(|l| l.state == "purged") {
+    if let Some(last) = &r.ledger.purged {
         if let Some((why, ..)) = marked {
             return retained(r, Reason::RetentionMarker, format!("marker: {why}"));
         }
         if is_active(r) {
-            return Class::Final(decision(r, State::Active, Reason::ActiveRun, "running or paused".into()));
+            return Class::Final(decision(
+                r,
+                State::Active,
+                Reason::ActiveRun,
+                "running or paused".into(),
+            ));
         }
         let reason = Reason::parse(&last.reason).unwrap_or(Reason::AutoSuccessTtl);
+        let eligible_at = last.eligible_at.as_deref().and_then(parse_ts);
         if !leftovers(r, policy) {
-            return Class::Final(decision(r, State::Purged, reason, format!("purged {}", last.at)));
+            let d = decision(r, State::Purged, reason, format!("purged {}", last.at));
+            let purge_after = last.purge_after.as_deref().and_then(parse_ts);
+            return Class::Final(timed(d, eligible_at, purge_after));
         }
         if let Some(b) = r.branch.as_ref().and_then(|b| b.checked_out.as_ref()) {
             return retained(r, Reason::CheckedOut, format!("checked out in {b}"));
         }
         return candidate(
-            None,
+            eligible_at,
             reason,
             format!("finishing the purge logged at {}", last.at),
             true,
         );
     }
     if is_active(r) {
-        return Class::Final(decision(r, State::Active, Reason::ActiveRun, "running or paused".into()));
+        return Class::Final(decision(
+            r,
+            State::Active,
+            Reason::ActiveRun,
+            "running or paused".into(),
+        ));
     }
     let s: &Summary = match &r.summary {
         SummaryFacts::Missing => {
-            return retained(r, Reason::SummaryMissing, "no summary.json: nothing says what this run is");
+            return retained(
+                r,
+                Reason::SummaryMissing,
+                "no summary.json: nothing says what this run is",
+            );
         }
         SummaryFacts::Unreadable(e) => return retained(r, Reason::SummaryUnreadable, e.clone()),
         SummaryFacts::Read(s) => s,
@@ -542,8 +569,15 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
                 );
             }
             // No roles required: eligible since it finished.
-            let eligible_at = at.into_iter().max().or_else(|| s.finished_at.as_deref().and_then(parse_ts));
-            (eligible_at, Reason::AutoSuccessTtl, "approved by all required roles".to_string())
+            let eligible_at = at
+                .into_iter()
+                .max()
+                .or_else(|| s.finished_at.as_deref().and_then(parse_ts));
+            (
+                eligible_at,
+                Reason::AutoSuccessTtl,
+                "approved by all required roles".to_string(),
+            )
         }
         status => {
             let close = r
@@ -554,21 +588,37 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
                 .filter_map(|a| parse_ts(&a.at).map(|t| (t, a)))
                 .min_by_key(|(t, _)| *t);
             match close {
-                Some((t, a)) => (Some(t), Reason::AutoClosedTtl, format!("closed by {} ({})", a.role, a.by)),
+                Some((t, a)) => (
+                    Some(t),
+                    Reason::AutoClosedTtl,
+                    format!("closed by {} ({})", a.role, a.by),
+                ),
                 None => {
                     let reason = if status == "failed" {
                         Reason::RetainedFailed
                     } else {
                         Reason::RetainedAborted
                     };
-                    return retained(r, reason, format!("{status}; a finalizer ({}) may close it", policy.finalizers.join(", ")));
+                    return retained(
+                        r,
+                        reason,
+                        format!(
+                            "{status}; a finalizer ({}) may close it",
+                            policy.finalizers.join(", ")
+                        ),
+                    );
                 }
             }
         }
     };
     let (eligible_at, reason, detail) = eligible;
     if let Some(b) = r.branch.as_ref().and_then(|b| b.checked_out.as_ref()) {
-        let mut d = decision(r, State::Retained, Reason::CheckedOut, format!("checked out in {b}"));
+        let mut d = decision(
+            r,
+            State::Retained,
+            Reason::CheckedOut,
+            format!("checked out in {b}"),
+        );
         d.eligible_at = eligible_at;
         return Class::Final(d);
     }
@@ -589,10 +639,20 @@ fn check_times(r: &RunFacts, s: &Summary, now: Timestamp) -> Result<(), Class> {
     }
     for (what, t) in times {
         let Some(text) = t else {
-            return Err(retained(r, Reason::BadTimestamp, format!("{what} is missing")));
+            return Err(retained(
+                r,
+                Reason::BadTimestamp,
+                format!("{what} is missing"),
+            ));
         };
         match parse_ts(text) {
-            None => return Err(retained(r, Reason::BadTimestamp, format!("{what} {text:?} is not a time"))),
+            None => {
+                return Err(retained(
+                    r,
+                    Reason::BadTimestamp,
+                    format!("{what} {text:?} is not a time"),
+                ));
+            }
             Some(t) if t > now => {
                 return Err(retained(
                     r,
@@ -609,10 +669,9 @@ fn check_times(r: &RunFacts, s: &Summary, now: Timestamp) -> Result<(), Class> {
 /// The previous state, whether this decision changes it, and the review to schedule.
 fn finish(r: &RunFacts, policy: &Policy, now: Timestamp, d: &mut Decision) {
     d.previous = previous(r);
-    d.changed = d
-        .previous
-        .as_ref()
-        .is_none_or(|p| p.state != d.state.as_str() || p.reason.as_deref() != Some(d.reason.as_str()));
+    d.changed = d.previous.as_ref().is_none_or(|p| {
+        p.state != d.state.as_str() || p.reason.as_deref() != Some(d.reason.as_str())
+    });
     let finished = r
         .summary
         .get()
@@ -622,7 +681,9 @@ fn finish(r: &RunFacts, policy: &Policy, now: Timestamp, d: &mut Decision) {
         Reason::RetentionMarker => match marker(r, now) {
             Some((_, Some(until), _)) => Some(until),
             Some((_, None, Some(set))) => add(set, policy.failed_review_after),
-            _ => finished.and_then(|f| add(f, policy.failed_review_after)).or(Some(now)),
+            _ => finished
+                .and_then(|f| add(f, policy.failed_review_after))
+                .or(Some(now)),
         },
         Reason::RetainedFailed | Reason::RetainedAborted | Reason::RetainedPendingApproval => {
             finished

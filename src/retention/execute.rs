@@ -143,7 +143,11 @@ impl Executor<'_> {
             }
         }
         let deletes = ops.len();
-        ops.extend(keepers.into_iter().map(|(name, old)| RefOp::Verify { name, old }));
+        ops.extend(
+            keepers
+                .into_iter()
+                .map(|(name, old)| RefOp::Verify { name, old }),
+        );
         let mut purged_artifacts = 0;
         let mut artifact_problems = Vec::new();
         let mut purge_artifacts = |progress: &mut dyn FnMut(&str, usize, usize)| {
@@ -182,7 +186,8 @@ impl Executor<'_> {
         applied.artifacts_purged = purged_artifacts;
         applied.problems.extend(artifact_problems);
         if refs_ok {
-            applied.worktrees_removed = self.remove_worktrees(&purging, facts, &mut applied.problems);
+            applied.worktrees_removed =
+                self.remove_worktrees(&purging, facts, &mut applied.problems);
         }
 
         // 4. The workspace follows.
@@ -200,10 +205,19 @@ impl Executor<'_> {
         let (seed, plan) = seed_plan(f);
         let run_branch = f
             .and_then(|f| f.branch.as_ref().map(|b| b.refname.clone()))
-            .or_else(|| f.and_then(|f| f.summary.get()).map(|s| s.run_branch.clone()))
+            .or_else(|| {
+                f.and_then(|f| f.summary.get())
+                    .map(|s| s.run_branch.clone())
+            })
             .unwrap_or_else(|| format!("refs/heads/microloop/{}/{}", d.change, d.run_id));
         let artifacts = ChangeId::parse(&d.change, &self.config.change.pattern)
-            .map(|c| format!("{}/{}", self.config.paths.artifacts.for_change(&c), d.run_id))
+            .map(|c| {
+                format!(
+                    "{}/{}",
+                    self.config.paths.artifacts.for_change(&c),
+                    d.run_id
+                )
+            })
             .unwrap_or_default();
         let mut fields = json!({
             "state": d.state.as_str(),
@@ -279,8 +293,9 @@ impl Executor<'_> {
                 continue;
             };
             let path = self.layout.worktree(&run);
-            let _ = git.run(["worktree".as_ref(), "unlock".as_ref(), path.as_os_str()]
-                as [&std::ffi::OsStr; 3]);
+            let _ = git
+                .run(["worktree".as_ref(), "unlock".as_ref(), path.as_os_str()]
+                    as [&std::ffi::OsStr; 3]);
             let res = git.run([
                 "worktree".as_ref(),
                 "remove".as_ref(),
@@ -399,9 +414,10 @@ impl Executor<'_> {
                 Ok(b) => match String::from_utf8(b) {
                     Ok(s) => s,
                     Err(_) => {
-                        applied
-                            .notes
-                            .push(format!("{} is not UTF-8; its {change} section was not updated", path.display()));
+                        applied.notes.push(format!(
+                            "{} is not UTF-8; its {change} section was not updated",
+                            path.display()
+                        ));
                         continue;
                     }
                 },
@@ -417,7 +433,9 @@ impl Executor<'_> {
                     if written {
                         applied.plan_files.push(path);
                     } else {
-                        applied.notes.push(format!("could not write {}", path.display()));
+                        applied
+                            .notes
+                            .push(format!("could not write {}", path.display()));
                     }
                 }
                 Err(e) => applied.notes.push(format!(
@@ -461,7 +479,11 @@ impl Executor<'_> {
                     .join(self.config.paths.artifacts.for_change(&c))
                     .join("notifications")
             })
-            .unwrap_or_else(|_| self.layout.worktree(&RunId::new("x", 0)).with_file_name("notifications"));
+            .unwrap_or_else(|_| {
+                self.layout
+                    .worktree(&RunId::new("x", 0))
+                    .with_file_name("notifications")
+            });
         if let Err((reason, log)) =
             crate::run::notify::send_payload(n, event, &payload, &dir, self.repo.workdir())
         {
@@ -607,8 +629,7 @@ mod tests {
         std::fs::write(run.join("summary.json"), "{}").unwrap();
         std::fs::write(run.join("logs/T1/out"), "x").unwrap();
         std::os::unix::fs::symlink(outside.path(), run.join("logs/link")).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("precious"), run.join("file-link"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("precious"), run.join("file-link")).unwrap();
         assert!(purge_dir(&run, true).unwrap());
         let left: Vec<_> = std::fs::read_dir(&run)
             .unwrap()

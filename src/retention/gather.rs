@@ -142,21 +142,23 @@ pub fn gather(
         if n % 1000 == 0 {
             progress(n, total);
         }
-        let branch = branches.get(&(change.clone(), run.clone())).map(|(name, oid)| {
-            let tip_trailers = trailers
-                .entry(*oid)
-                .or_insert_with(|| tip_trailers(repo, *oid))
-                .clone();
-            BranchFacts {
-                refname: name.clone(),
-                tip: oid.to_string(),
-                keeper: keepers
-                    .get(oid)
-                    .map(|k| (k.name.clone(), k.oid.to_string())),
-                checked_out: checked_out.get(name).cloned(),
-                tip_trailers,
-            }
-        });
+        let branch = branches
+            .get(&(change.clone(), run.clone()))
+            .map(|(name, oid)| {
+                let tip_trailers = trailers
+                    .entry(*oid)
+                    .or_insert_with(|| tip_trailers(repo, *oid))
+                    .clone();
+                BranchFacts {
+                    refname: name.clone(),
+                    tip: oid.to_string(),
+                    keeper: keepers
+                        .get(oid)
+                        .map(|k| (k.name.clone(), k.oid.to_string())),
+                    checked_out: checked_out.get(name).cloned(),
+                    tip_trailers,
+                }
+            });
         let dir = artifacts_dir(repo, config, &change, &run);
         let (artifacts, summary) = read_artifacts(&dir);
         let run_id = RunId::parse(&run);

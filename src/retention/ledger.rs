@@ -73,6 +73,8 @@ pub struct LastDecision {
     pub reason: String,
     pub at: String,
     pub tip: Option<String>,
+    pub eligible_at: Option<String>,
+    pub purge_after: Option<String>,
 }
 
 /// Everything the logs hold about one run.
@@ -82,6 +84,9 @@ pub struct RunLedger {
     /// The marker in force (after the last set or release).
     pub marker: Option<MarkerRecord>,
     pub last: Option<LastDecision>,
+    /// The last `purged` decision, if the run was ever decided purged: from then on the run is
+    /// finished off (what is left of it deleted) rather than decided afresh.
+    pub purged: Option<LastDecision>,
     /// Reasons a review was already scheduled for (once per run and reason).
     pub reviews: BTreeSet<String>,
     pub seed: Option<u64>,
@@ -106,6 +111,8 @@ struct Line {
     until: Option<String>,
     state: Option<String>,
     tip: Option<String>,
+    eligible_at: Option<String>,
+    purge_after: Option<String>,
     seed: Option<u64>,
     plan_hash: Option<String>,
 }
@@ -155,12 +162,18 @@ pub fn read_into(ledger: &mut Ledger, text: &[u8]) {
             }
             MARKER_RELEASED => entry.marker = None,
             DECISION => {
-                entry.last = Some(LastDecision {
+                let d = LastDecision {
                     state: l.state.unwrap_or_default(),
                     reason: l.reason.unwrap_or_default(),
                     at: l.ts,
                     tip: l.tip,
-                });
+                    eligible_at: l.eligible_at,
+                    purge_after: l.purge_after,
+                };
+                if d.state == "purged" {
+                    entry.purged = Some(d.clone());
+                }
+                entry.last = Some(d);
             }
             REVIEW => {
                 if let Some(r) = l.reason {
@@ -173,7 +186,13 @@ pub fn read_into(ledger: &mut Ledger, text: &[u8]) {
 }
 
 /// `seed` and `plan_hash` for an event's fields, when known.
-pub fn with_run(change: &str, run: &str, seed: Option<u64>, plan: Option<&str>, fields: Value) -> Value {
+pub fn with_run(
+    change: &str,
+    run: &str,
+    seed: Option<u64>,
+    plan: Option<&str>,
+    fields: Value,
+) -> Value {
     let mut v = fields;
     if let Value::Object(map) = &mut v {
         map.insert("change".into(), json!(change));

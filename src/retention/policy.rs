@@ -49,6 +49,11 @@ impl Policy {
         self.finalizers.iter().any(|r| r == role)
     }
 
+    /// A duration as the config writes it (`7d`, `12h`, `0`).
+    pub fn show(d: SignedDuration) -> String {
+        crate::config::Span(d.unsigned_abs()).to_string()
+    }
+
     /// Every role the policy names, for messages.
     pub fn roles(&self) -> Vec<String> {
         let mut all: Vec<String> = self

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use super::cleanup::{CleanupError, load_ledger};
 use super::gather::{RUN_REFS, artifacts_dir, parse_run_ref};
-use super::ledger::{APPROVED, ApprovalRecord, MARKER_RELEASED, MARKER_SET, MarkerRecord, RunLedger, Verdict, with_run};
+use super::ledger::{
+    APPROVED, ApprovalRecord, MARKER_RELEASED, MARKER_SET, MarkerRecord, RunLedger, Verdict,
+    with_run,
+};
 use super::policy::Policy;
 use crate::audit::{AuditLog, log_name_of};
 use crate::config::Config;
@@ -43,7 +46,12 @@ pub struct RunRef {
 }
 
 /// Every run with a trace (run state, artifact folder, branch) of `changes`.
-fn known_runs(repo: &Repo, config: &Config, layout: &Layout, changes: &BTreeSet<ChangeId>) -> BTreeSet<(ChangeId, RunId)> {
+fn known_runs(
+    repo: &Repo,
+    config: &Config,
+    layout: &Layout,
+    changes: &BTreeSet<ChangeId>,
+) -> BTreeSet<(ChangeId, RunId)> {
     let mut out = BTreeSet::new();
     for c in changes {
         for r in layout.runs(c) {
@@ -88,7 +96,12 @@ pub fn locate(
             .into_iter()
             .next_back()
             .map(|(change, run)| RunRef { change, run })
-            .ok_or_else(|| refused(format!("{change} has no runs"), "start one with: git microloop run"));
+            .ok_or_else(|| {
+                refused(
+                    format!("{change} has no runs"),
+                    "start one with: git microloop run",
+                )
+            });
     }
     let matches: Vec<(ChangeId, RunId)> = known_runs(repo, config, &layout, changes)
         .into_iter()
@@ -99,12 +112,19 @@ pub fn locate(
             change: change.clone(),
             run: run.clone(),
         }),
-        [] => Err(refused(format!("no run matches {wanted:?}"), "`git microloop status` lists the runs")),
+        [] => Err(refused(
+            format!("no run matches {wanted:?}"),
+            "`git microloop status` lists the runs",
+        )),
         many => Err(refused(
             format!(
                 "{wanted:?} matches {} runs: {}",
                 many.len(),
-                many.iter().take(5).map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .take(5)
+                    .map(|(_, r)| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "give more of the run id",
         )),
@@ -112,7 +132,11 @@ pub fn locate(
 }
 
 /// The run's summary and its ledger.
-fn load(repo: &Repo, config: &Config, r: &RunRef) -> Result<(Summary, RunLedger, std::path::PathBuf), RecordError> {
+fn load(
+    repo: &Repo,
+    config: &Config,
+    r: &RunRef,
+) -> Result<(Summary, RunLedger, std::path::PathBuf), RecordError> {
     let path = artifacts_dir(repo, config, &r.change, r.run.as_str()).join("summary.json");
     let summary: Summary = match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b).map_err(|e| {
@@ -135,7 +159,13 @@ fn load(repo: &Repo, config: &Config, r: &RunRef) -> Result<(Summary, RunLedger,
     Ok((summary, led, path))
 }
 
-fn append(repo: &Repo, config: &Config, event: &str, fields: serde_json::Value, ts: &str) -> Result<(), RecordError> {
+fn append(
+    repo: &Repo,
+    config: &Config,
+    event: &str,
+    fields: serde_json::Value,
+    ts: &str,
+) -> Result<(), RecordError> {
     let path = repo.main_root().join(config.paths.retention_audit.as_str());
     let name = log_name_of(&path);
     AuditLog::open(&path, &name)
@@ -196,10 +226,16 @@ pub fn approve(
     }
     let (mut summary, ledger, path) = load(repo, config, r)?;
     if ledger.last.as_ref().is_some_and(|l| l.state == "purged") {
-        return Err(refused(format!("{} was purged", r.run), "there is nothing left to approve"));
+        return Err(refused(
+            format!("{} was purged", r.run),
+            "there is nothing left to approve",
+        ));
     }
     let layout = Layout::new(repo.common_dir());
-    let open = layout.load(&r.change, &r.run).ok().is_some_and(|s| s.status.is_open());
+    let open = layout
+        .load(&r.change, &r.run)
+        .ok()
+        .is_some_and(|s| s.status.is_open());
     match (verdict, summary.status.as_str()) {
         (_, "running" | "paused") => {
             return Err(refused(
@@ -210,7 +246,10 @@ pub fn approve(
         (Verdict::Approve, "succeeded") => {}
         (Verdict::Approve, status @ ("failed" | "aborted")) => {
             return Err(refused(
-                format!("{} {status}; a failed or aborted run is not approved for purge", r.run),
+                format!(
+                    "{} {status}; a failed or aborted run is not approved for purge",
+                    r.run
+                ),
                 format!(
                     "a finalizer ({}) may close it: git microloop approve {} --role {} --decision close",
                     policy.finalizers.join(", "),
@@ -222,7 +261,10 @@ pub fn approve(
         (Verdict::Close, "failed" | "aborted") if !policy.may_finalize(role) => {
             return Err(refused(
                 format!("{role} may not close a run"),
-                format!("the policy's finalizers are: {}", policy.finalizers.join(", ")),
+                format!(
+                    "the policy's finalizers are: {}",
+                    policy.finalizers.join(", ")
+                ),
             ));
         }
         (Verdict::Close, "failed" | "aborted") if open => {
@@ -235,7 +277,10 @@ pub fn approve(
         (Verdict::Close, status) => {
             return Err(refused(
                 format!("{} {status}; only a failed or aborted run is closed", r.run),
-                format!("approve it instead: git microloop approve {} --role {role}", r.run),
+                format!(
+                    "approve it instead: git microloop approve {} --role {role}",
+                    r.run
+                ),
             ));
         }
         (_, status) => {
@@ -246,7 +291,11 @@ pub fn approve(
         }
     }
     let missing_before = missing(policy, &ledger);
-    if let Some(a) = ledger.approvals.iter().find(|a| a.role == role && a.verdict == verdict) {
+    if let Some(a) = ledger
+        .approvals
+        .iter()
+        .find(|a| a.role == role && a.verdict == verdict)
+    {
         return Ok(Approved {
             change: r.change.to_string(),
             run_id: r.run.to_string(),
@@ -289,7 +338,10 @@ pub fn approve(
     save(&path, &summary)?;
     let missing_after = missing(policy, &led);
     let completes = match verdict {
-        Verdict::Close => !ledger.approvals.iter().any(|a| a.verdict == Verdict::Close && policy.may_finalize(&a.role)),
+        Verdict::Close => !ledger
+            .approvals
+            .iter()
+            .any(|a| a.verdict == Verdict::Close && policy.may_finalize(&a.role)),
         Verdict::Approve => !missing_before.is_empty() && missing_after.is_empty(),
     };
     Ok(Approved {
@@ -331,7 +383,10 @@ pub fn retain(
     ts: &str,
 ) -> Result<MarkerRecord, RecordError> {
     if reason.trim().is_empty() {
-        return Err(refused("the marker's reason is empty", "say why the run is kept: --reason \"legal hold\""));
+        return Err(refused(
+            "the marker's reason is empty",
+            "say why the run is kept: --reason \"legal hold\"",
+        ));
     }
     let (mut summary, _ledger, path) = load_or_bare(repo, config, r)?;
     let fields = with_run(

@@ -26,7 +26,12 @@ pub fn queue_path(retention_log: &Path) -> PathBuf {
 }
 
 /// The queue entry for `review` of the run decided in `d`.
-pub fn entry(d: &Decision, review: &Review, seed: Option<u64>, plan: Option<&str>) -> (&'static str, Value) {
+pub fn entry(
+    d: &Decision,
+    review: &Review,
+    seed: Option<u64>,
+    plan: Option<&str>,
+) -> (&'static str, Value) {
     (
         REVIEW,
         with_run(

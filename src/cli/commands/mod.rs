@@ -1,11 +1,14 @@
 //! One file per command: an `Args` struct whose doc comment is the help text, and a `cmd_*`
 //! function that does the work by calling the library.
 
+pub mod approve;
 pub mod audit;
 pub mod checklist;
+pub mod cleanup;
 pub mod demo;
 pub mod log;
 pub mod plan;
+pub mod retain;
 pub mod run;
 pub mod sequence;
 pub mod show;
