@@ -627,10 +627,11 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
 
 /// Recorded times must parse and must not lie in the future.
 fn check_times(r: &RunFacts, s: &Summary, now: Timestamp) -> Result<(), Class> {
-    let mut times: Vec<(&str, Option<&str>)> = vec![
-        ("started_at", Some(s.started_at.as_str())),
-        ("finished_at", s.finished_at.as_deref()),
-    ];
+    let mut times: Vec<(&str, Option<&str>)> = vec![("started_at", Some(s.started_at.as_str()))];
+    // A failed run is still open (it can be continued): it has not finished.
+    if s.status != "failed" || s.finished_at.is_some() {
+        times.push(("finished_at", s.finished_at.as_deref()));
+    }
     for a in &r.ledger.approvals {
         times.push(("an approval", Some(a.at.as_str())));
     }
@@ -672,10 +673,11 @@ fn finish(r: &RunFacts, policy: &Policy, now: Timestamp, d: &mut Decision) {
     d.changed = d.previous.as_ref().is_none_or(|p| {
         p.state != d.state.as_str() || p.reason.as_deref() != Some(d.reason.as_str())
     });
+    // Reviews count from when the run finished (a failed run, still open: when it started).
     let finished = r
         .summary
         .get()
-        .and_then(|s| s.finished_at.as_deref())
+        .and_then(|s| s.finished_at.as_deref().or(Some(s.started_at.as_str())))
         .and_then(parse_ts);
     let due = match d.reason {
         Reason::RetentionMarker => match marker(r, now) {

@@ -31,16 +31,12 @@ use super::policy::{Policy, fmt_ts};
 use super::review;
 use crate::audit::{AuditError, AuditLog, log_name_of};
 use crate::config::Config;
-use crate::evidence::sections::{
-    PLAN, RetentionRow, new_file, plan_body_with_retention, replace_section,
-};
+use crate::evidence::sections::{PLAN, RetentionRow, plan_body_with_retention, replace_section};
 use crate::evidence::summary::{Approval, Retention, Summary};
 use crate::git::{GitCli, RefOp, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::run::Layout;
 use crate::store::write_json;
-
-const PLAN_TEMPLATE: &str = include_str!("../../templates/IMPLEMENTATION_PLAN.md");
 
 /// What the executor works with.
 pub struct Executor<'a> {
@@ -410,6 +406,8 @@ impl Executor<'_> {
             let rel = self.config.paths.implementation_plan.for_change(&id);
             let path = root.join(&rel);
             let body = plan_body_with_retention(latest.as_ref(), change, &rows);
+            // Only a file that is there is updated: creating one would leave an untracked file
+            // in your worktree that the branch checked out there does not have.
             let existing = match std::fs::read(&path) {
                 Ok(b) => match String::from_utf8(b) {
                     Ok(s) => s,
@@ -421,7 +419,13 @@ impl Executor<'_> {
                         continue;
                     }
                 },
-                Err(_) => new_file(PLAN_TEMPLATE, change),
+                Err(_) => {
+                    applied.notes.push(format!(
+                        "{} does not exist here; the {change} section was not written",
+                        path.display()
+                    ));
+                    continue;
+                }
             };
             match replace_section(&existing, PLAN, change, &body) {
                 Ok(updated) if updated == existing => {}

@@ -83,13 +83,9 @@ pub fn parse_ts(s: &str) -> Option<jiff::Timestamp> {
     s.parse::<jiff::Timestamp>().ok()
 }
 
-/// RFC 3339 UTC with second precision unless there is a fraction (`2026-11-24T10:15:00Z`).
+/// RFC 3339 UTC with milliseconds, as the audit logs write times (`2026-11-24T10:15:00.000Z`).
 pub fn fmt_ts(t: jiff::Timestamp) -> String {
-    if t.subsec_nanosecond() == 0 {
-        t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-    } else {
-        t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-    }
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// `--now` and `--until`: RFC 3339 (`2026-12-31T18:00:00Z`, offsets allowed) or a date
@@ -132,18 +128,18 @@ mod tests {
     #[test]
     fn times_parse_as_rfc3339_or_dates() {
         let ts = parse_when("2026-12-31T18:00:00Z", false).unwrap();
-        assert_eq!(fmt_ts(ts), "2026-12-31T18:00:00Z");
+        assert_eq!(fmt_ts(ts), "2026-12-31T18:00:00.000Z");
         assert_eq!(
             fmt_ts(parse_when("2026-12-31", true).unwrap()),
-            "2027-01-01T00:00:00Z"
+            "2027-01-01T00:00:00.000Z"
         );
         assert_eq!(
             fmt_ts(parse_when("2026-12-31", false).unwrap()),
-            "2026-12-31T00:00:00Z"
+            "2026-12-31T00:00:00.000Z"
         );
         assert_eq!(
             fmt_ts(parse_when("2026-12-31T20:00:00+02:00", false).unwrap()),
-            "2026-12-31T18:00:00Z"
+            "2026-12-31T18:00:00.000Z"
         );
         assert!(parse_when("yesterday", false).is_err());
         assert!(parse_when("2026-13-01", false).is_err());
