@@ -4,7 +4,7 @@
 //! `packed-refs` once per deleted ref).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 
 use super::{GitCli, GitError, Repo};
@@ -170,15 +170,14 @@ pub enum RefOp {
 }
 
 impl GitCli {
-    /// Apply `ops` as one transaction of `git update-ref --stdin --no-deref`: every ref is
-    /// locked and checked against its expected commit (`prepare`), then `between` runs while
-    /// the locks are held, then all changes are committed at once. If any check fails nothing
-    /// changes, `between` does not run, and the error carries git's message. `--no-deref`: a
+    /// Apply `ops` as one transaction of `git update-ref --stdin --no-deref`: git locks every
+    /// ref, checks each against its expected commit, and only if all hold applies all of them
+    /// at once; otherwise nothing changes and the error carries git's message. `--no-deref`: a
     /// symbolic ref is never followed to what it points at.
-    pub fn ref_transaction(&self, ops: &[RefOp], between: impl FnOnce()) -> Result<(), GitError> {
+    pub fn ref_transaction(&self, ops: &[RefOp]) -> Result<(), GitError> {
         let mut cmd = self.command(["update-ref", "--stdin", "--no-deref"]);
         cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let shown = format!("{cmd:?}");
         let spawn_err = |source| GitError::Spawn {
@@ -186,68 +185,26 @@ impl GitCli {
             source,
         };
         let mut child = cmd.spawn().map_err(spawn_err)?;
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let drain = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-            s
-        });
-        let mut text = String::with_capacity(ops.len() * 120 + 32);
-        text.push_str("start\n");
+        let mut text = String::with_capacity(ops.len() * 120);
         for op in ops {
             match op {
                 RefOp::Delete { name, old } => text.push_str(&format!("delete {name} {old}\n")),
                 RefOp::Verify { name, old } => text.push_str(&format!("verify {name} {old}\n")),
             }
         }
-        text.push_str("prepare\n");
-        // A write error means git stopped reading: its exit status and stderr say why.
-        let wrote = stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush());
-        let mut prepared = false;
-        if wrote.is_ok() {
-            let mut line = String::new();
-            while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-                if line.trim_end() == "prepare: ok" {
-                    prepared = true;
-                    break;
-                }
-                line.clear();
-            }
+        if let Some(mut stdin) = child.stdin.take() {
+            // A write error means git stopped reading: its exit status and stderr say why.
+            let _ = stdin.write_all(text.as_bytes());
         }
-        if prepared {
-            between();
-            let committed = stdin.write_all(b"commit\n").and_then(|_| stdin.flush());
-            drop(stdin);
-            let mut line = String::new();
-            let mut ok = false;
-            if committed.is_ok() {
-                while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-                    if line.trim_end() == "commit: ok" {
-                        ok = true;
-                    }
-                    line.clear();
-                }
-            }
-            let status = child.wait().map_err(spawn_err)?;
-            let err = drain.join().unwrap_or_default();
-            if ok && status.success() {
-                return Ok(());
-            }
-            return Err(GitError::Cli {
+        let out = child.wait_with_output().map_err(spawn_err)?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(GitError::Cli {
                 command: shown,
-                status: status.code(),
-                stderr: err.trim().to_string(),
-            });
+                status: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
         }
-        drop(stdin);
-        let status = child.wait().map_err(spawn_err)?;
-        let err = drain.join().unwrap_or_default();
-        Err(GitError::Cli {
-            command: shown,
-            status: status.code(),
-            stderr: err.trim().to_string(),
-        })
     }
 }

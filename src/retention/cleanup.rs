@@ -102,8 +102,13 @@ pub fn cleanup(
     opts: &Options,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Report, CleanupError> {
+    let started = std::time::Instant::now();
+    let phase = |what: &str| {
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "cleanup: {what}");
+    };
     let layout = Layout::new(repo.common_dir());
     let ledger = load_ledger(repo, config)?;
+    phase("read the retention logs");
     let changes = match &opts.changes {
         Some(c) => c.clone(),
         None => known_changes(repo, config, &layout, &ledger)?,
@@ -130,9 +135,11 @@ pub fn cleanup(
         ledger,
         |n, total| progress("reading runs", n, total),
     )?;
+    phase("gathered the runs");
     let hide: Vec<git2::Oid> = repo.refs_outside(RUN_REFS)?.iter().map(|r| r.oid).collect();
     let reach = GitReach { repo, hide };
     let all = decide(&facts, policy, opts.now, &reach);
+    phase("decided");
     let in_scope = |d: &Decision| {
         opts.only_run
             .as_ref()
@@ -159,6 +166,7 @@ pub fn cleanup(
     };
     let scoped: Vec<&Decision> = all.iter().filter(|d| in_scope(d)).collect();
     let mut applied = exec.apply(&scoped, &by_key, progress)?;
+    phase("applied");
     let touched: BTreeSet<String> = scoped
         .iter()
         .filter(|d| d.changed || d.purge)
@@ -167,6 +175,7 @@ pub fn cleanup(
     exec.update_plans(&touched, &all, &by_key, &mut applied);
     let changed: Vec<&Decision> = scoped.iter().copied().filter(|d| d.changed).collect();
     exec.notify(&changed, &mut applied);
+    phase("updated the workspace");
     let decisions = all.into_iter().filter(in_scope).collect();
     Ok(Report {
         decisions,

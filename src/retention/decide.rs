@@ -450,6 +450,18 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
         if let Some(b) = r.branch.as_ref().and_then(|b| b.checked_out.as_ref()) {
             return retained(r, Reason::CheckedOut, format!("checked out in {b}"));
         }
+        // The purge was decided on the tip it logged; a branch anywhere else is not that one.
+        if let Some(b) = r.branch.as_ref().filter(|b| last.tip.as_deref() != Some(b.tip.as_str())) {
+            return retained(
+                r,
+                Reason::BranchMoved,
+                format!(
+                    "the purge was decided on {}, the branch is at {}",
+                    short(last.tip.as_deref().unwrap_or("nothing")),
+                    short(&b.tip)
+                ),
+            );
+        }
         return candidate(
             eligible_at,
             reason,

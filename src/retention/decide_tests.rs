@@ -381,6 +381,11 @@ fn a_logged_purge_is_finished_and_then_stays_quiet() {
     // Interrupted: the branch is still there.
     let d = one(r.clone(), &policy(0, 0), 5);
     assert_eq!((d.state, d.purge, d.changed), (State::Purged, true, false));
+    // A branch that is not where the purge was decided is not deleted.
+    let mut moved = r.clone();
+    moved.branch.as_mut().unwrap().tip = oid(5);
+    let d = one(moved, &policy(0, 0), 5);
+    assert_eq!((d.state, d.reason, d.purge), (State::Retained, Reason::BranchMoved, false));
     // Finished: nothing left but summary.json, which keep_summary keeps.
     r.branch = None;
     r.artifacts.only_summary = true;

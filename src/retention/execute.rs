@@ -121,6 +121,7 @@ impl Executor<'_> {
                 .map_err(|source| ExecError::Log { path, source })?;
             applied.reviews_scheduled = reviews.len();
         }
+        tracing::debug!("execute: logged");
         crate::fault::point("cleanup", "logged");
 
         // 2 and 3. Branches in one transaction; artifacts while git commits it.
@@ -144,50 +145,60 @@ impl Executor<'_> {
                 .into_iter()
                 .map(|(name, old)| RefOp::Verify { name, old }),
         );
-        let mut purged_artifacts = 0;
-        let mut artifact_problems = Vec::new();
-        let mut purge_artifacts = |progress: &mut dyn FnMut(&str, usize, usize)| {
+        // git deletes the branches (all or nothing) while we delete the artifacts: both follow
+        // the logged decisions, and whatever an interruption leaves, the next cleanup finishes.
+        let git = GitCli::new(self.repo.workdir());
+        let t0 = std::time::Instant::now();
+        let mut checked: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+        let refs_result = std::thread::scope(|s| {
+            let refs = (deletes > 0).then(|| {
+                s.spawn(|| {
+                    let r = git.ref_transaction(&ops);
+                    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "execute: git done");
+                    r
+                })
+            });
             for (n, d) in purging.iter().enumerate() {
                 if n % 500 == 0 {
-                    progress("deleting artifacts", n, purging.len());
+                    progress("purging", n, purging.len());
                 }
-                match self.purge_artifacts(d) {
-                    Ok(true) => purged_artifacts += 1,
-                    Ok(false) => {}
-                    Err(e) => artifact_problems.push(e),
+                let summary = fact(d).and_then(|f| self.new_summary(d, f));
+                match self.purge_artifacts(d, summary.as_ref(), &mut checked) {
+                    Ok((purged, rewrote)) => {
+                        applied.artifacts_purged += usize::from(purged);
+                        applied.summaries_updated += usize::from(rewrote);
+                    }
+                    Err(e) => applied.problems.push(e),
                 }
             }
-            progress("deleting artifacts", purging.len(), purging.len());
-        };
-        let refs_ok = if deletes == 0 {
-            purge_artifacts(progress);
-            true
-        } else {
-            progress("deleting branches", 0, deletes);
-            let git = GitCli::new(self.repo.workdir());
-            match git.ref_transaction(&ops, || purge_artifacts(progress)) {
-                Ok(()) => {
-                    applied.branches_deleted = deletes;
-                    true
-                }
-                Err(e) => {
-                    applied.problems.push(format!(
-                        "no run branch was deleted: {e}; run `git microloop cleanup` again"
-                    ));
-                    false
-                }
+            tracing::debug!(ms = t0.elapsed().as_millis() as u64, "execute: artifacts done");
+            progress("purging", purging.len(), purging.len());
+            refs.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(crate::git::GitError::NotARepo("git thread".into())))
+            })
+        });
+        let refs_ok = match refs_result {
+            None => true,
+            Some(Ok(())) => {
+                applied.branches_deleted = deletes;
+                true
+            }
+            Some(Err(e)) => {
+                applied.problems.push(format!(
+                    "no run branch was deleted: {e}; run `git microloop cleanup` again"
+                ));
+                false
             }
         };
         crate::fault::point("cleanup", "refs_deleted");
-        applied.artifacts_purged = purged_artifacts;
-        applied.problems.extend(artifact_problems);
         if refs_ok {
             applied.worktrees_removed =
                 self.remove_worktrees(&purging, facts, &mut applied.problems);
         }
 
         // 4. The workspace follows.
-        for d in decisions {
+        for d in decisions.iter().filter(|d| !d.purge) {
             match self.update_summary(d, fact(d)) {
                 Ok(true) => applied.summaries_updated += 1,
                 Ok(false) => {}
@@ -235,40 +246,52 @@ impl Executor<'_> {
         with_run(&d.change, &d.run_id, seed, plan.as_deref(), fields)
     }
 
-    /// Delete the run's artifact folder (keeping summary.json with `keep_summary`). `Ok(false)`
-    /// when there was nothing to delete.
-    fn purge_artifacts(&self, d: &Decision) -> Result<bool, String> {
+    /// Delete the run's artifact folder (keeping summary.json with `keep_summary`, rewritten
+    /// as `summary` when given). Returns (something was deleted, summary.json was rewritten).
+    /// `checked` caches, per change, whether the folders above the run's are plain folders.
+    fn purge_artifacts(
+        &self,
+        d: &Decision,
+        summary: Option<&Summary>,
+        checked: &mut BTreeMap<String, Result<(), String>>,
+    ) -> Result<(bool, bool), String> {
         let Ok(change) = ChangeId::parse(&d.change, &self.config.change.pattern) else {
-            return Ok(false);
+            return Ok((false, false));
         };
         if RunId::parse(&d.run_id).is_none() {
-            return Ok(false);
+            return Ok((false, false));
         }
         let root = self.repo.main_root();
-        let rel = Path::new(&self.config.paths.artifacts.for_change(&change)).join(&d.run_id);
-        let dir = root.join(&rel);
-        if std::fs::symlink_metadata(&dir).is_err() {
-            return Ok(false);
-        }
+        let parent = Path::new(&self.config.paths.artifacts.for_change(&change)).to_path_buf();
+        let dir = root.join(&parent).join(&d.run_id);
         // Every folder on the way must be a real folder: a link there would take the deletion
         // somewhere else.
-        let mut at = root.to_path_buf();
-        let parts: Vec<_> = rel.components().collect();
-        for c in &parts[..parts.len().saturating_sub(1)] {
-            at.push(c);
-            match std::fs::symlink_metadata(&at) {
-                Ok(m) if m.is_dir() => {}
-                _ => {
-                    return Err(format!(
-                        "{} was not purged: {} is not a plain folder (a symlink is never followed)",
-                        dir.display(),
-                        at.display()
-                    ));
+        let ok = checked.entry(d.change.clone()).or_insert_with(|| {
+            let mut at = root.to_path_buf();
+            for c in parent.components() {
+                at.push(c);
+                match std::fs::symlink_metadata(&at) {
+                    Ok(m) if m.is_dir() => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    _ => {
+                        return Err(format!(
+                            "{} is not a plain folder (a symlink is never followed)",
+                            at.display()
+                        ));
+                    }
                 }
             }
+            Ok(())
+        });
+        if let Err(why) = ok {
+            return Err(format!("{} was not purged: {why}", dir.display()));
         }
-        purge_dir(&dir, self.policy.keep_summary)
-            .map_err(|e| format!("{} was not fully purged: {e}", dir.display()))
+        let bytes = summary.map(summary_bytes).transpose().map_err(|e| e.to_string())?;
+        match purge_dir(&dir, self.policy.keep_summary, bytes.as_deref()) {
+            Ok(done) => Ok(done),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((false, false)),
+            Err(e) => Err(format!("{} was not fully purged: {e}", dir.display())),
+        }
     }
 
     /// Remove the leftover run worktrees we own (`.git/microloop/worktrees/<RUN>`), never a
@@ -316,10 +339,22 @@ impl Executor<'_> {
         removed
     }
 
-    /// Bring summary.json's retention state and approvals up to date with the decision and the
-    /// log. `Ok(true)` when it was rewritten.
+    /// summary.json as it should be after the decision (retention state, and the approvals as
+    /// the log holds them), when it differs from what is there.
+    fn new_summary(&self, d: &Decision, f: &RunFacts) -> Option<Summary> {
+        let old = f.summary.get()?;
+        let mut s: Summary = old.clone();
+        s.retention = retention_of(d, f, self.now);
+        s.approvals = approvals_of(f);
+        (s != *old).then_some(s)
+    }
+
+    /// Bring summary.json up to date with a decision that deletes nothing (atomically and
+    /// durably). `Ok(true)` when it was rewritten.
     fn update_summary(&self, d: &Decision, f: Option<&RunFacts>) -> Result<bool, String> {
-        let Some(f) = f else { return Ok(false) };
+        let Some(s) = f.and_then(|f| self.new_summary(d, f)) else {
+            return Ok(false);
+        };
         let Ok(change) = ChangeId::parse(&d.change, &self.config.change.pattern) else {
             return Ok(false);
         };
@@ -328,15 +363,6 @@ impl Executor<'_> {
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => {}
             _ => return Ok(false),
-        }
-        let Some(old) = f.summary.get() else {
-            return Ok(false);
-        };
-        let mut s: Summary = old.clone();
-        s.retention = retention_of(d, f, self.now);
-        s.approvals = approvals_of(f);
-        if s == *old {
-            return Ok(false);
         }
         write_json(&path, &s)
             .map(|_| true)
@@ -512,6 +538,12 @@ impl Executor<'_> {
     }
 }
 
+fn summary_bytes(s: &Summary) -> std::io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(s).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 fn open_log(path: &Path, name: &str) -> Result<AuditLog, ExecError> {
     AuditLog::open(path, name).map_err(|source| ExecError::Log {
         path: path.to_path_buf(),
@@ -582,12 +614,43 @@ pub fn approvals_of(f: &RunFacts) -> Vec<Approval> {
 }
 
 /// Empty the run's folder (but `summary.json` with `keep`), then remove it unless `keep`. A
-/// folder that is itself a link is removed as a link. `Ok(false)`: nothing was there to delete.
-pub fn purge_dir(dir: &Path, keep: bool) -> std::io::Result<bool> {
+/// folder that is itself a link is removed as a link; nothing under it is followed.
+///
+/// With `keep` and `summary`, summary.json is replaced by those bytes — atomically, by a rename
+/// over it — before anything is deleted. The replacement is written into a file of the folder
+/// that is about to be deleted anyway (a plain file with no other link), so a bulk purge
+/// creates no file per run: file creation costs as much as git's deletion of the branch. With
+/// no such file, a temporary one is created. Not fsynced one by one: the retention log,
+/// fsynced before, is the record, and a summary that lost its update to a crash is rewritten
+/// by the next cleanup.
+///
+/// Returns (something was deleted, summary.json was rewritten).
+pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Result<(bool, bool)> {
     let meta = std::fs::symlink_metadata(dir)?;
     if !meta.is_dir() {
         std::fs::remove_file(dir)?;
-        return Ok(true);
+        return Ok((true, false));
+    }
+    let target = dir.join("summary.json");
+    let mut rewrote = false;
+    if let (true, Some(bytes)) = (keep, summary)
+        && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file())
+    {
+        let donated = match find_donor(dir, true) {
+            Some(donor) => std::fs::write(&donor, bytes)
+                .and_then(|_| std::fs::rename(&donor, &target))
+                .is_ok(),
+            None => false,
+        };
+        if !donated {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".microloop-")
+                .suffix(".tmp")
+                .tempfile_in(dir)?;
+            std::io::Write::write_all(&mut tmp, bytes)?;
+            tmp.persist(&target).map_err(|e| e.error)?;
+        }
+        rewrote = true;
     }
     let mut any = false;
     for entry in std::fs::read_dir(dir)? {
@@ -595,23 +658,47 @@ pub fn purge_dir(dir: &Path, keep: bool) -> std::io::Result<bool> {
         if keep && entry.file_name() == "summary.json" {
             continue;
         }
-        remove_tree(&entry.path())?;
+        remove_entry(&entry.path(), entry.file_type()?)?;
         any = true;
     }
     if !keep {
         std::fs::remove_dir(dir)?;
         any = true;
     }
-    Ok(any)
+    Ok((any, rewrote))
+}
+
+/// A plain file under `dir` with no other hard link (writing into it changes nothing else),
+/// other than the top level's summary.json.
+fn find_donor(dir: &Path, top: bool) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let mut subdirs = Vec::new();
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            subdirs.push(entry.path());
+        } else if ft.is_file()
+            && !(top && entry.file_name() == "summary.json")
+            && entry.metadata().is_ok_and(|m| m.nlink() == 1)
+        {
+            return Some(entry.path());
+        }
+    }
+    subdirs.into_iter().find_map(|d| find_donor(&d, false))
 }
 
 /// Remove `path` and everything under it without following a single symlink: a link is
 /// removed as a link, whatever it points at.
 pub fn remove_tree(path: &Path) -> std::io::Result<()> {
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.is_dir() {
+    let ft = std::fs::symlink_metadata(path)?.file_type();
+    remove_entry(path, ft)
+}
+
+fn remove_entry(path: &Path, ft: std::fs::FileType) -> std::io::Result<()> {
+    if ft.is_dir() {
         for entry in std::fs::read_dir(path)? {
-            remove_tree(&entry?.path())?;
+            let entry = entry?;
+            remove_entry(&entry.path(), entry.file_type()?)?;
         }
         std::fs::remove_dir(path)
     } else {
@@ -634,23 +721,29 @@ mod tests {
         std::fs::write(run.join("logs/T1/out"), "x").unwrap();
         std::os::unix::fs::symlink(outside.path(), run.join("logs/link")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("precious"), run.join("file-link")).unwrap();
-        assert!(purge_dir(&run, true).unwrap());
+        // A hard link to a file outside must not be written through.
+        std::fs::hard_link(outside.path().join("precious"), run.join("hard")).unwrap();
+        assert_eq!(purge_dir(&run, true, Some(b"{\"new\":1}\n")).unwrap(), (true, true));
         let left: Vec<_> = std::fs::read_dir(&run)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["summary.json"]);
+        assert_eq!(std::fs::read(run.join("summary.json")).unwrap(), b"{\"new\":1}\n");
         assert_eq!(
             std::fs::read_to_string(outside.path().join("precious")).unwrap(),
             "keep me"
         );
-        assert!(!purge_dir(&run, true).unwrap(), "nothing left to purge");
-        assert!(purge_dir(&run, false).unwrap());
+        // Nothing left to delete: the summary is rewritten through a temporary file.
+        assert_eq!(purge_dir(&run, true, Some(b"{}")).unwrap(), (false, true));
+        assert_eq!(std::fs::read(run.join("summary.json")).unwrap(), b"{}");
+        assert_eq!(purge_dir(&run, true, None).unwrap(), (false, false));
+        assert_eq!(purge_dir(&run, false, None).unwrap(), (true, false));
         assert!(!run.exists());
         // A run folder that is itself a link: the link goes, the target stays.
         let link = dir.path().join("run-2");
         std::os::unix::fs::symlink(outside.path(), &link).unwrap();
-        assert!(purge_dir(&link, false).unwrap());
+        assert_eq!(purge_dir(&link, false, None).unwrap(), (true, false));
         assert!(outside.path().join("precious").exists());
     }
 }

@@ -92,6 +92,10 @@ pub fn gather(
     mut ledger: Ledger,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<RunFacts>, GitError> {
+    let started = std::time::Instant::now();
+    let phase = |what: &str| {
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "gather: {what}");
+    };
     let mut branches: BTreeMap<(ChangeId, String), (String, git2::Oid)> = BTreeMap::new();
     for r in repo.refs_under(RUN_REFS)? {
         if let Some((c, run)) = parse_run_ref(&r.name, config)
@@ -112,7 +116,9 @@ pub fn gather(
         t
     };
     let outside = repo.refs_outside(RUN_REFS)?;
+    phase("listed branches and worktrees");
     let keepers = repo.keepers(&tips, &outside)?;
+    phase("found the refs that keep the tips");
 
     let mut keys: BTreeSet<(ChangeId, String)> = branches.keys().cloned().collect();
     for change in changes {
@@ -135,13 +141,43 @@ pub fn gather(
         }
     }
 
+    phase("listed runs");
     let total = keys.len();
+    let keys: Vec<(ChangeId, String)> = keys.into_iter().collect();
+    // The local files of every run, read on two threads (parsing dominates): artifacts and
+    // summary, the sequencer's status, whether our worktree is still there.
+    let root = repo.main_root().to_path_buf();
+    let read_local = |(change, run): &(ChangeId, String)| {
+        let dir = root
+            .join(config.paths.artifacts.for_change(change))
+            .join(run);
+        let (artifacts, summary) = read_artifacts(&dir);
+        let run_id = RunId::parse(run);
+        let run_status = run_id
+            .as_ref()
+            .and_then(|r| run_status(&layout.state_file(change, r)));
+        let worktree = run_id
+            .as_ref()
+            .is_some_and(|r| std::fs::symlink_metadata(layout.worktree(r)).is_ok());
+        (artifacts, summary, run_status, worktree)
+    };
+    let half = keys.len().div_ceil(2);
+    let (first, second) = keys.split_at(half);
+    let local: Vec<_> = std::thread::scope(|s| {
+        let other = s.spawn(|| second.iter().map(read_local).collect::<Vec<_>>());
+        let mut mine: Vec<_> = Vec::with_capacity(total);
+        for (n, k) in first.iter().enumerate() {
+            if n % 1000 == 0 {
+                progress(n * 2, total);
+            }
+            mine.push(read_local(k));
+        }
+        mine.extend(other.join().unwrap_or_default());
+        mine
+    });
     let mut trailers: BTreeMap<git2::Oid, TipTrailers> = BTreeMap::new();
     let mut out = Vec::with_capacity(total);
-    for (n, (change, run)) in keys.into_iter().enumerate() {
-        if n % 1000 == 0 {
-            progress(n, total);
-        }
+    for ((change, run), (artifacts, summary, run_status, worktree)) in keys.into_iter().zip(local) {
         let branch = branches
             .get(&(change.clone(), run.clone()))
             .map(|(name, oid)| {
@@ -159,16 +195,6 @@ pub fn gather(
                     tip_trailers,
                 }
             });
-        let dir = artifacts_dir(repo, config, &change, &run);
-        let (artifacts, summary) = read_artifacts(&dir);
-        let run_id = RunId::parse(&run);
-        let run_status = run_id
-            .as_ref()
-            .and_then(|r| layout.load(&change, r).ok())
-            .map(|s| s.status.as_str().to_string());
-        let worktree = run_id
-            .as_ref()
-            .is_some_and(|r| std::fs::symlink_metadata(layout.worktree(r)).is_ok());
         let led = ledger
             .remove(&(change.as_str().to_string(), run.clone()))
             .unwrap_or_default();
@@ -185,7 +211,18 @@ pub fn gather(
         });
     }
     progress(total, total);
+    phase("read every run");
     Ok(out)
+}
+
+/// The sequencer's status in a `state.json` (only that field is read).
+fn run_status(path: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        status: String,
+    }
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice::<Status>(&bytes).ok().map(|s| s.status)
 }
 
 fn tip_trailers(repo: &Repo, oid: git2::Oid) -> TipTrailers {
