@@ -92,7 +92,14 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
         .unwrap();
     }
     for n in 0..runs {
-        writeln!(input, "reset refs/heads/microloop/{}/{}\nfrom :{}\n", change(n), run_id(n), n + 1).unwrap();
+        writeln!(
+            input,
+            "reset refs/heads/microloop/{}/{}\nfrom :{}\n",
+            change(n),
+            run_id(n),
+            n + 1
+        )
+        .unwrap();
     }
     let marks = dir.join("marks");
     let mut fi = Command::new("git")
@@ -121,7 +128,11 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
     let mut seq = 0;
     for n in 0..runs {
         let (c, r) = (change(n), run_id(n));
-        let base = if n < CHANGES { main.clone() } else { oids[n - CHANGES].clone() };
+        let base = if n < CHANGES {
+            main.clone()
+        } else {
+            oids[n - CHANGES].clone()
+        };
         let art = repo.join("artifacts/work").join(&c).join(&r);
         std::fs::create_dir_all(art.join("evidence")).unwrap();
         let summary = json!({
@@ -139,9 +150,21 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
             "retention": {"state": "retained", "reason": "retained_pending_approval", "marker": null},
             "approvals": [], "audit_anchor": null,
         });
-        std::fs::write(art.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
-        std::fs::write(art.join("evidence/T001.json"), b"{\"files\":[\"src/a.rs\"]}\n").unwrap();
-        let state_dir = repo.join(".git/microloop/changes").join(&c).join("runs").join(&r);
+        std::fs::write(
+            art.join("summary.json"),
+            serde_json::to_vec_pretty(&summary).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            art.join("evidence/T001.json"),
+            b"{\"files\":[\"src/a.rs\"]}\n",
+        )
+        .unwrap();
+        let state_dir = repo
+            .join(".git/microloop/changes")
+            .join(&c)
+            .join("runs")
+            .join(&r);
         std::fs::create_dir_all(&state_dir).unwrap();
         let state = json!({
             "schema_version": 1, "change": c, "run_id": r, "status": "succeeded",
@@ -154,7 +177,11 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
             "failure": null, "started_at": LONG_AGO, "updated_at": LONG_AGO,
             "finished_at": LONG_AGO, "finish_note": null,
         });
-        std::fs::write(state_dir.join("state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+        std::fs::write(
+            state_dir.join("state.json"),
+            serde_json::to_vec(&state).unwrap(),
+        )
+        .unwrap();
         for role in ["PM", "QA", "GO"] {
             seq += 1;
             let fields = json!({"change": c, "run_id": r, "role": role, "by": "bench",
@@ -183,9 +210,12 @@ fn copy_git_dir(repo: &Path, to: &Path) -> PathBuf {
 }
 
 fn count_refs(repo: &Path) -> usize {
-    git(repo, &["for-each-ref", "--format=x", "refs/heads/microloop"])
-        .lines()
-        .count()
+    git(
+        repo,
+        &["for-each-ref", "--format=x", "refs/heads/microloop"],
+    )
+    .lines()
+    .count()
 }
 
 /// Flush dirty pages so neither side pays for the other's writes.
@@ -256,7 +286,7 @@ pub fn main() {
             assert_eq!(count_refs(&base), runs);
             // Alternate which side goes first between sizes, so neither always meets a
             // colder or busier disk.
-            let (ours, theirs) = if (runs / 1000 + packed as usize) % 2 == 0 {
+            let (ours, theirs) = if (runs / 1000 + packed as usize).is_multiple_of(2) {
                 let o = time_cleanup(&repo, runs);
                 (o, time_baseline(&base))
             } else {

@@ -197,7 +197,7 @@ pub fn decide(
         }
         match classify(r, policy, now) {
             Class::Final(d) => {
-                out.insert(i, d);
+                out.insert(i, *d);
             }
             Class::Candidate(c) => candidates.push(Candidate { index: i, ..c }),
         }
@@ -331,7 +331,7 @@ pub fn decide(
 }
 
 enum Class {
-    Final(Decision),
+    Final(Box<Decision>),
     Candidate(Candidate),
 }
 
@@ -389,7 +389,12 @@ fn timed(
 }
 
 fn retained(r: &RunFacts, reason: Reason, detail: impl Into<String>) -> Class {
-    Class::Final(decision(r, State::Retained, reason, detail.into()))
+    Class::Final(Box::new(decision(
+        r,
+        State::Retained,
+        reason,
+        detail.into(),
+    )))
 }
 
 /// Anything of the run left to delete.
@@ -433,25 +438,29 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
             return retained(r, Reason::RetentionMarker, format!("marker: {why}"));
         }
         if is_active(r) {
-            return Class::Final(decision(
+            return Class::Final(Box::new(decision(
                 r,
                 State::Active,
                 Reason::ActiveRun,
                 "running or paused".into(),
-            ));
+            )));
         }
         let reason = Reason::parse(&last.reason).unwrap_or(Reason::AutoSuccessTtl);
         let eligible_at = last.eligible_at.as_deref().and_then(parse_ts);
         if !leftovers(r, policy) {
             let d = decision(r, State::Purged, reason, format!("purged {}", last.at));
             let purge_after = last.purge_after.as_deref().and_then(parse_ts);
-            return Class::Final(timed(d, eligible_at, purge_after));
+            return Class::Final(Box::new(timed(d, eligible_at, purge_after)));
         }
         if let Some(b) = r.branch.as_ref().and_then(|b| b.checked_out.as_ref()) {
             return retained(r, Reason::CheckedOut, format!("checked out in {b}"));
         }
         // The purge was decided on the tip it logged; a branch anywhere else is not that one.
-        if let Some(b) = r.branch.as_ref().filter(|b| last.tip.as_deref() != Some(b.tip.as_str())) {
+        if let Some(b) = r
+            .branch
+            .as_ref()
+            .filter(|b| last.tip.as_deref() != Some(b.tip.as_str()))
+        {
             return retained(
                 r,
                 Reason::BranchMoved,
@@ -470,12 +479,12 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
         );
     }
     if is_active(r) {
-        return Class::Final(decision(
+        return Class::Final(Box::new(decision(
             r,
             State::Active,
             Reason::ActiveRun,
             "running or paused".into(),
-        ));
+        )));
     }
     let s: &Summary = match &r.summary {
         SummaryFacts::Missing => {
@@ -632,7 +641,7 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
             format!("checked out in {b}"),
         );
         d.eligible_at = eligible_at;
-        return Class::Final(d);
+        return Class::Final(Box::new(d));
     }
     candidate(eligible_at, reason, detail, false)
 }

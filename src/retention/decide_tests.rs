@@ -385,7 +385,10 @@ fn a_logged_purge_is_finished_and_then_stays_quiet() {
     let mut moved = r.clone();
     moved.branch.as_mut().unwrap().tip = oid(5);
     let d = one(moved, &policy(0, 0), 5);
-    assert_eq!((d.state, d.reason, d.purge), (State::Retained, Reason::BranchMoved, false));
+    assert_eq!(
+        (d.state, d.reason, d.purge),
+        (State::Retained, Reason::BranchMoved, false)
+    );
     // Finished: nothing left but summary.json, which keep_summary keeps.
     r.branch = None;
     r.artifacts.only_summary = true;

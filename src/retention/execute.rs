@@ -89,6 +89,7 @@ impl Executor<'_> {
         facts: &BTreeMap<(String, String), &RunFacts>,
         progress: &mut dyn FnMut(&str, usize, usize),
     ) -> Result<Applied, ExecError> {
+        let t0 = std::time::Instant::now();
         let mut applied = Applied::default();
         let ts = fmt_ts(self.now);
         let fact = |d: &Decision| facts.get(&(d.change.clone(), d.run_id.clone())).copied();
@@ -121,7 +122,7 @@ impl Executor<'_> {
                 .map_err(|source| ExecError::Log { path, source })?;
             applied.reviews_scheduled = reviews.len();
         }
-        tracing::debug!("execute: logged");
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "execute: logged");
         crate::fault::point("cleanup", "logged");
 
         // 2 and 3. Branches in one transaction; artifacts while git commits it.
@@ -148,7 +149,6 @@ impl Executor<'_> {
         // git deletes the branches (all or nothing) while we delete the artifacts: both follow
         // the logged decisions, and whatever an interruption leaves, the next cleanup finishes.
         let git = GitCli::new(self.repo.workdir());
-        let t0 = std::time::Instant::now();
         let mut checked: BTreeMap<String, Result<(), String>> = BTreeMap::new();
         let refs_result = std::thread::scope(|s| {
             let refs = (deletes > 0).then(|| {
@@ -171,7 +171,10 @@ impl Executor<'_> {
                     Err(e) => applied.problems.push(e),
                 }
             }
-            tracing::debug!(ms = t0.elapsed().as_millis() as u64, "execute: artifacts done");
+            tracing::debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                "execute: artifacts done"
+            );
             progress("purging", purging.len(), purging.len());
             refs.map(|h| {
                 h.join()
@@ -286,7 +289,10 @@ impl Executor<'_> {
         if let Err(why) = ok {
             return Err(format!("{} was not purged: {why}", dir.display()));
         }
-        let bytes = summary.map(summary_bytes).transpose().map_err(|e| e.to_string())?;
+        let bytes = summary
+            .map(summary_bytes)
+            .transpose()
+            .map_err(|e| e.to_string())?;
         match purge_dir(&dir, self.policy.keep_summary, bytes.as_deref()) {
             Ok(done) => Ok(done),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((false, false)),
@@ -723,13 +729,19 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("precious"), run.join("file-link")).unwrap();
         // A hard link to a file outside must not be written through.
         std::fs::hard_link(outside.path().join("precious"), run.join("hard")).unwrap();
-        assert_eq!(purge_dir(&run, true, Some(b"{\"new\":1}\n")).unwrap(), (true, true));
+        assert_eq!(
+            purge_dir(&run, true, Some(b"{\"new\":1}\n")).unwrap(),
+            (true, true)
+        );
         let left: Vec<_> = std::fs::read_dir(&run)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["summary.json"]);
-        assert_eq!(std::fs::read(run.join("summary.json")).unwrap(), b"{\"new\":1}\n");
+        assert_eq!(
+            std::fs::read(run.join("summary.json")).unwrap(),
+            b"{\"new\":1}\n"
+        );
         assert_eq!(
             std::fs::read_to_string(outside.path().join("precious")).unwrap(),
             "keep me"

@@ -222,7 +222,9 @@ fn run_status(path: &Path) -> Option<String> {
         status: String,
     }
     let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice::<Status>(&bytes).ok().map(|s| s.status)
+    serde_json::from_slice::<Status>(&bytes)
+        .ok()
+        .map(|s| s.status)
 }
 
 fn tip_trailers(repo: &Repo, oid: git2::Oid) -> TipTrailers {

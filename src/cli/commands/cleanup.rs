@@ -102,7 +102,7 @@ pub(crate) fn progress_printer(err: &Stderr) -> impl FnMut(&str, usize, usize) +
         if tty {
             let end = if done == total { "\n" } else { "" };
             err.note_inline(&format!("\rcleanup: {what} {done}/{total}{end}"));
-        } else if done % 1000 == 0 || done == total {
+        } else if done.is_multiple_of(1000) || done == total {
             err.note(&format!("cleanup: {what} {done}/{total}"));
         }
     }
