@@ -13,7 +13,9 @@
 //! deleting the artifact folders and updating summary.json. Target: ≤ 1.0× the baseline, and
 //! linear.
 //!
-//! Run: `cargo bench --bench cleanup` (set `CLEANUP_BENCH_SIZES=1000,10000` for other sizes).
+//! Run: `cargo bench --bench cleanup`. `CLEANUP_BENCH_SIZES=1000,10000` sets the sizes,
+//! `CLEANUP_BENCH_MODES=packed` (or `loose`) one ref storage, `CLEANUP_BENCH_VERBOSE=1` shows
+//! cleanup's own timings (`-v`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -276,8 +278,13 @@ pub fn main() {
         .unwrap_or_else(|| vec![1_000, 10_000]);
     println!("git-microloop cleanup vs git for-each-ref | git update-ref --stdin (same run)");
     let mut ratios = Vec::new();
+    let modes: Vec<bool> = match std::env::var("CLEANUP_BENCH_MODES").as_deref() {
+        Ok("packed") => vec![true],
+        Ok("loose") => vec![false],
+        _ => vec![true, false],
+    };
     for &runs in &sizes {
-        for packed in [true, false] {
+        for &packed in &modes {
             let dir = tempfile::tempdir().expect("temp folder");
             let built = Instant::now();
             let repo = fixture(dir.path(), runs, packed);

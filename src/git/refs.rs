@@ -71,43 +71,31 @@ impl Repo {
     }
 
     /// For each of `targets`, the first ref of `refs` (in order) whose history holds it. One
-    /// walk per ref, each hiding the refs before it, ending as soon as every target is found:
-    /// in all, at most one walk over the commits the refs hold.
+    /// walk per ref over the commits no earlier ref reached, so every commit is read at most
+    /// once in all, ending as soon as every target is found.
     pub fn keepers(
         &self,
         targets: &[git2::Oid],
         refs: &[RefTip],
     ) -> Result<BTreeMap<git2::Oid, RefTip>, GitError> {
         let mut left: HashSet<git2::Oid> = targets.iter().copied().collect();
+        let mut seen: HashSet<git2::Oid> = HashSet::new();
         let mut found = BTreeMap::new();
-        let walk_err = |source| GitError::Git2 {
-            context: "walking history".into(),
-            source,
-        };
-        for (i, r) in refs.iter().enumerate() {
-            if left.is_empty() {
-                break;
-            }
-            if left.remove(&r.oid) {
-                found.insert(r.oid, r.clone());
+        'refs: for r in refs {
+            let mut stack = vec![r.oid];
+            while let Some(oid) = stack.pop() {
                 if left.is_empty() {
-                    break;
+                    break 'refs;
                 }
-            }
-            let mut walk = self.git2().revwalk().map_err(walk_err)?;
-            if walk.push(r.oid).is_err() {
-                continue; // not a commit (a tag of a tree, say): keeps no history
-            }
-            for earlier in &refs[..i] {
-                let _ = walk.hide(earlier.oid);
-            }
-            for oid in walk {
-                let oid = oid.map_err(walk_err)?;
+                if !seen.insert(oid) {
+                    continue;
+                }
                 if left.remove(&oid) {
                     found.insert(oid, r.clone());
-                    if left.is_empty() {
-                        break;
-                    }
+                }
+                // Not a commit (a tag of a tree, say): it keeps no history.
+                if let Ok(c) = self.git2().find_commit(oid) {
+                    stack.extend(c.parent_ids());
                 }
             }
         }
