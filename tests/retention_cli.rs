@@ -37,11 +37,15 @@ fn repo_with(config: &str) -> TestRepo {
     repo
 }
 
-/// Run the change's open tasks; returns the run id.
+/// Run the change's open tasks; returns the run id (from the run's own output: two runs in
+/// the same second have ids that do not sort by time).
 fn run(repo: &TestRepo) -> String {
     let imp = repo.script("impl.sh", IMPL);
-    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
-    latest(repo)
+    let out = repo
+        .run(&["run", "--json", "--implementer", "--", &imp])
+        .expect(0)
+        .json();
+    out["run"]["run_id"].as_str().unwrap().to_string()
 }
 
 fn latest(repo: &TestRepo) -> String {

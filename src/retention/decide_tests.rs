@@ -366,6 +366,25 @@ fn keep_last_counts_only_eligible_runs_newest_first() {
 }
 
 #[test]
+fn keep_last_orders_by_start_time_before_run_id() {
+    // Two runs in the same second: the id's random suffix says nothing about which is newer.
+    let mut older = approved("CH-1", "run-1-ffff", 1, 1);
+    let newer = approved("CH-1", "run-1-0000", 2, 1);
+    if let SummaryFacts::Read(s) = &mut older.summary {
+        s.started_at = ts(-2);
+    }
+    let ds = decide(&[older, newer], &policy(0, 1), t(5), &NoHistory);
+    assert_eq!(
+        (ds[0].run_id.as_str(), ds[0].reason),
+        ("run-1-ffff", Reason::AutoSuccessTtl)
+    );
+    assert_eq!(
+        (ds[1].run_id.as_str(), ds[1].reason),
+        ("run-1-0000", Reason::KeepLast)
+    );
+}
+
+#[test]
 fn a_logged_purge_is_finished_and_then_stays_quiet() {
     let mut r = approved("CH-1", "run-1", 1, 1);
     let last = LastDecision {

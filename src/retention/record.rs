@@ -92,9 +92,21 @@ pub fn locate(
             return Err(refused("`latest` needs a change", "pass --change CH-###"));
         };
         let one = BTreeSet::from([change.clone()]);
+        // The newest by start time (run ids have one-second resolution), then by id.
+        let started = |c: &ChangeId, r: &RunId| {
+            let path = artifacts_dir(repo, config, c, r.as_str()).join("summary.json");
+            std::fs::read(path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Summary>(&b).ok())
+                .map(|s| s.started_at)
+        };
         return known_runs(repo, config, &layout, &one)
             .into_iter()
-            .next_back()
+            .max_by(|(c1, r1), (c2, r2)| {
+                started(c1, r1)
+                    .cmp(&started(c2, r2))
+                    .then_with(|| r1.cmp(r2))
+            })
             .map(|(change, run)| RunRef { change, run })
             .ok_or_else(|| {
                 refused(
