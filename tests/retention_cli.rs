@@ -870,3 +870,46 @@ fn bad_input_is_refused_with_the_key_or_flag_named() {
     assert!(r.stderr().contains("does not verify"), "{}", r.stderr());
     repo.run(&["approve", &run_id, "--role", "GO"]).expect(2);
 }
+
+#[test]
+fn a_failed_branch_transaction_deletes_nothing_and_the_next_cleanup_finishes() {
+    let repo = repo_with(&NOW_POLICY.replace("success_ttl = \"0\"", "success_ttl = \"1d\""));
+    let first = run(&repo);
+    add_task(&repo, 3);
+    let second = run(&repo);
+    approve_all(&repo, &first).expect(0);
+    approve_all(&repo, &second).expect(0);
+    // A lock left by a crashed git on one of the two branches: git refuses the transaction.
+    let lock = repo
+        .path()
+        .join(".git/refs/heads/microloop/CH-001")
+        .join(format!("{second}.lock"));
+    std::fs::write(&lock, "").unwrap();
+    let later = "2099-01-01T00:00:00Z";
+    let r = repo.run(&["cleanup", "--now", later]).expect(1);
+    assert!(
+        r.stderr().contains("no run branch was deleted"),
+        "{}",
+        r.stderr()
+    );
+    for run in [&first, &second] {
+        assert!(has_ref(&repo, &branch(run)), "all or nothing");
+        assert!(
+            artifacts(&repo, run).join("evidence").exists(),
+            "artifacts wait for the branches"
+        );
+        assert_eq!(decisions(&repo, run).last().unwrap()["state"], "purged");
+    }
+    std::fs::remove_file(&lock).unwrap();
+    let m = cleanup_json(&repo, &["--now", later], 0);
+    for run in [&first, &second] {
+        assert_eq!(entry(&m, run), ("purged", "auto_success_ttl"));
+        assert!(!has_ref(&repo, &branch(run)));
+        assert!(!artifacts(&repo, run).join("evidence").exists());
+        assert_eq!(
+            decisions(&repo, run).len(),
+            2,
+            "eligible, then purged: logged once each"
+        );
+    }
+}

@@ -6,9 +6,9 @@
 //! 2. the run branches of purged runs are deleted in one `git update-ref --stdin` transaction:
 //!    each delete carries the commit its decision was made on, and the ref that keeps those
 //!    commits is verified too, so if any ref moved nothing is deleted;
-//! 3. while git commits that transaction, the runs' artifact folders are deleted (keeping
-//!    `summary.json` with `keep_summary`) — symlinks removed as links, never followed — and
-//!    then the leftover run worktrees that we own;
+//! 3. then, for the runs whose branch is gone (or that had none), the leftover run worktrees
+//!    that we own and the artifact folders (keeping `summary.json` with `keep_summary`) —
+//!    symlinks removed as links, never followed;
 //! 4. the workspace status follows: summary.json's `retention` and `approvals`, and the change's
 //!    section of IMPLEMENTATION_PLAN.md; the notifier hears of the changes.
 //!
@@ -146,59 +146,58 @@ impl Executor<'_> {
                 .into_iter()
                 .map(|(name, old)| RefOp::Verify { name, old }),
         );
-        // git deletes the branches (all or nothing) while we delete the artifacts: both follow
-        // the logged decisions, and whatever an interruption leaves, the next cleanup finishes.
-        let git = GitCli::new(self.repo.workdir());
-        let mut checked: BTreeMap<String, Result<(), String>> = BTreeMap::new();
-        let refs_result = std::thread::scope(|s| {
-            let refs = (deletes > 0).then(|| {
-                s.spawn(|| {
-                    let r = git.ref_transaction(&ops);
-                    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "execute: git done");
-                    r
-                })
-            });
-            for (n, d) in purging.iter().enumerate() {
-                if n % 500 == 0 {
-                    progress("purging", n, purging.len());
-                }
-                let summary = fact(d).and_then(|f| self.new_summary(d, f));
-                match self.purge_artifacts(d, summary.as_ref(), &mut checked) {
-                    Ok((purged, rewrote)) => {
-                        applied.artifacts_purged += usize::from(purged);
-                        applied.summaries_updated += usize::from(rewrote);
-                    }
-                    Err(e) => applied.problems.push(e),
-                }
-            }
+        // Branches first, all or nothing; then, only for the runs whose branch is gone (or
+        // that had none), the worktrees and artifacts. A failed transaction leaves those runs
+        // whole, and the next cleanup tries again.
+        let refs_ok = if deletes == 0 {
+            true
+        } else {
+            progress("deleting branches", 0, deletes);
+            let result = GitCli::new(self.repo.workdir()).ref_transaction(&ops);
             tracing::debug!(
                 ms = t0.elapsed().as_millis() as u64,
-                "execute: artifacts done"
+                "execute: branches deleted"
             );
-            progress("purging", purging.len(), purging.len());
-            refs.map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(crate::git::GitError::NotARepo("git thread".into())))
-            })
-        });
-        let refs_ok = match refs_result {
-            None => true,
-            Some(Ok(())) => {
-                applied.branches_deleted = deletes;
-                true
-            }
-            Some(Err(e)) => {
-                applied.problems.push(format!(
-                    "no run branch was deleted: {e}; run `git microloop cleanup` again"
-                ));
-                false
+            match result {
+                Ok(()) => {
+                    applied.branches_deleted = deletes;
+                    progress("deleting branches", deletes, deletes);
+                    true
+                }
+                Err(e) => {
+                    applied.problems.push(format!(
+                        "no run branch was deleted: {e}; run `git microloop cleanup` again"
+                    ));
+                    false
+                }
             }
         };
         crate::fault::point("cleanup", "refs_deleted");
-        if refs_ok {
-            applied.worktrees_removed =
-                self.remove_worktrees(&purging, facts, &mut applied.problems);
+        let had_branch = |d: &Decision| fact(d).is_some_and(|f| f.branch.is_some());
+        let purging: Vec<&Decision> = purging
+            .into_iter()
+            .filter(|d| refs_ok || !had_branch(d))
+            .collect();
+        applied.worktrees_removed = self.remove_worktrees(&purging, facts, &mut applied.problems);
+        let mut checked: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+        for (n, d) in purging.iter().enumerate() {
+            if n % 500 == 0 {
+                progress("deleting artifacts", n, purging.len());
+            }
+            let summary = fact(d).and_then(|f| self.new_summary(d, f));
+            match self.purge_artifacts(d, summary.as_ref(), &mut checked) {
+                Ok((purged, rewrote)) => {
+                    applied.artifacts_purged += usize::from(purged);
+                    applied.summaries_updated += usize::from(rewrote);
+                }
+                Err(e) => applied.problems.push(e),
+            }
         }
+        progress("deleting artifacts", purging.len(), purging.len());
+        tracing::debug!(
+            ms = t0.elapsed().as_millis() as u64,
+            "execute: artifacts deleted"
+        );
 
         // 4. The workspace follows.
         for d in decisions.iter().filter(|d| !d.purge) {
@@ -515,11 +514,7 @@ impl Executor<'_> {
                     .join(self.config.paths.artifacts.for_change(&c))
                     .join("notifications")
             })
-            .unwrap_or_else(|_| {
-                self.layout
-                    .worktree(&RunId::new("x", 0))
-                    .with_file_name("notifications")
-            });
+            .unwrap_or_else(|_| self.repo.common_dir().join("microloop/notifications"));
         if let Err((reason, log)) =
             crate::run::notify::send_payload(n, event, &payload, &dir, self.repo.workdir())
         {
