@@ -26,7 +26,7 @@
 //!    run) — unless its branch tip is in the history of no ref that stays (a ref outside
 //!    `refs/heads/microloop/`, or a run branch that is kept): `unmerged_commits`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -211,7 +211,7 @@ pub fn decide(
             .or_default()
             .push(c);
     }
-    let mut kept_last: Vec<usize> = Vec::new();
+    let mut kept_last: BTreeSet<usize> = BTreeSet::new();
     // Newest first: by start time (run ids have one-second resolution), then run id.
     let started = |i: usize| runs[i].summary.get().and_then(|s| parse_ts(&s.started_at));
     for list in by_change.values_mut() {
@@ -262,7 +262,7 @@ pub fn decide(
     }
 
     // Reachability: a branch is deleted only if a ref that stays holds its tip.
-    let purging: Vec<usize> = purge.iter().map(|c| c.index).collect();
+    let purging: BTreeSet<usize> = purge.iter().map(|c| c.index).collect();
     let kept: Vec<(usize, &str, &str)> = runs
         .iter()
         .enumerate()

@@ -222,7 +222,7 @@ pub(crate) fn print_report(out: &mut Out, report: &Report, dry_run: bool) -> std
         c["purged"], c["eligible"], c["retained"], c["active"]
     );
     if quiet > 0 {
-        line.push_str(&format!(" ({quiet} purged earlier)"));
+        line.push_str(&format!(" ({quiet} of them purged earlier)"));
     }
     match &report.applied {
         None => line.push_str(" — dry run: nothing was changed"),
