@@ -49,7 +49,8 @@ pub struct TipTrailers {
 pub struct ArtifactFacts {
     /// The run's artifact folder exists.
     pub exists: bool,
-    /// It holds nothing but `summary.json`.
+    /// It holds nothing but `summary.json` (only looked at for a run without a branch: a
+    /// branch is always something left to delete).
     pub only_summary: bool,
 }
 

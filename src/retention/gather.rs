@@ -147,11 +147,14 @@ pub fn gather(
     // The local files of every run, read on two threads (parsing dominates): artifacts and
     // summary, the sequencer's status, whether our worktree is still there.
     let root = repo.main_root().to_path_buf();
-    let read_local = |(change, run): &(ChangeId, String)| {
+    let read_local = |key: &(ChangeId, String)| {
+        let (change, run) = key;
         let dir = root
             .join(config.paths.artifacts.for_change(change))
             .join(run);
-        let (artifacts, summary) = read_artifacts(&dir);
+        // What else the folder holds only matters for a run without a branch (is anything
+        // left to purge?); a branch is always something to delete.
+        let (artifacts, summary) = read_artifacts(&dir, !branches.contains_key(key));
         let run_id = RunId::parse(run);
         let run_status = run_id
             .as_ref()
@@ -240,7 +243,7 @@ fn tip_trailers(repo: &Repo, oid: git2::Oid) -> TipTrailers {
 
 /// The folder's state and its summary. A folder that is a symlink counts as existing (a purge
 /// removes the link) but its contents are not read through it.
-fn read_artifacts(dir: &Path) -> (ArtifactFacts, SummaryFacts) {
+fn read_artifacts(dir: &Path, list: bool) -> (ArtifactFacts, SummaryFacts) {
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(m) => m,
         Err(_) => return (ArtifactFacts::default(), SummaryFacts::Missing),
@@ -256,14 +259,14 @@ fn read_artifacts(dir: &Path) -> (ArtifactFacts, SummaryFacts) {
         );
     }
     let mut names = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
+    if list && let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten().take(2) {
             names.push(e.file_name());
         }
     }
     let facts = ArtifactFacts {
         exists: true,
-        only_summary: names.len() == 1 && names[0] == "summary.json",
+        only_summary: list && names.len() == 1 && names[0] == "summary.json",
     };
     let path = dir.join("summary.json");
     let summary = match std::fs::read(&path) {
