@@ -25,3 +25,8 @@ pub fn run_suffix() -> u16 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     (z ^ (z >> 31)) as u16
 }
+
+/// Now, as a timestamp with millisecond precision (what the audit logs record).
+pub fn now() -> Timestamp {
+    now_rfc3339().parse().unwrap_or_else(|_| Timestamp::now())
+}

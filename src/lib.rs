@@ -21,6 +21,7 @@ pub mod init;
 pub mod paths;
 pub mod plan;
 pub mod planning;
+pub mod retention;
 pub mod run;
 pub mod store;
 pub mod tasks;

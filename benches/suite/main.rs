@@ -11,6 +11,7 @@
 
 mod audit_verify;
 mod checklist;
+mod cleanup;
 mod plan;
 mod run_overhead;
 mod support;
@@ -45,6 +46,11 @@ fn main() {
     if on("checklist") {
         eprintln!("checklist …");
         rows.extend(checklist::measure(root, if quick { 200 } else { 1_000 }));
+    }
+    if on("cleanup") {
+        eprintln!("cleanup …");
+        let sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
+        rows.extend(cleanup::measure(root, sizes, 3));
     }
     if on("audit") {
         eprintln!("audit verify …");

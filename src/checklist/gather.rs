@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::{AuditTask, Facts, Local, PlanCheck, SummaryFacts, TaskCommit, unchecked_items};
+use super::{
+    ApprovalCheck, AuditTask, Facts, Local, PlanCheck, SummaryFacts, TaskCommit, unchecked_items,
+};
 use crate::audit::{log_name_of, verify};
 use crate::config::{Config, PlannerConfigFile};
 use crate::git::{GitError, Repo, TrailerCommit};
@@ -58,6 +60,7 @@ pub fn gather(
         audit_tasks: Local::Absent("no run".into()),
         audit_chain: Local::Absent("no audit log".into()),
         unchecked: speckit_unchecked(repo, config, change, tip)?,
+        approvals: Local::Absent("no run".into()),
         for_approval,
         require_local,
     };
@@ -75,6 +78,13 @@ pub fn gather(
     facts.plan = plan;
     facts.expected = expected;
     facts.summary = summary_facts(repo, config, change, &run_id);
+    if for_approval {
+        facts.approvals = match &facts.summary {
+            // Approvals are local records, like the summary: where it is, they are too.
+            Local::Present(_) => Local::Present(approval_check(repo, config, change, &run_id)),
+            Local::Absent(why) => Local::Absent(why.clone()),
+        };
+    }
     let (events, chain) = audit_facts(repo, config, &run_id);
     facts.audit_tasks = events;
     facts.audit_chain = chain;
@@ -306,6 +316,25 @@ fn summary_facts(
         seed: value["seed"].as_u64().unwrap_or_default(),
         done,
     })
+}
+
+fn approval_check(repo: &Repo, config: &Config, change: &ChangeId, run_id: &str) -> ApprovalCheck {
+    let Some(retention) = &config.retention else {
+        return ApprovalCheck::NoPolicy;
+    };
+    let policy = crate::retention::Policy::from_config(retention);
+    match crate::retention::load_ledger(repo, config) {
+        Ok(mut ledger) => {
+            let run = ledger
+                .remove(&(change.to_string(), run_id.to_string()))
+                .unwrap_or_default();
+            ApprovalCheck::Checked {
+                required: policy.required.clone(),
+                missing: crate::retention::record::missing(&policy, &run),
+            }
+        }
+        Err(e) => ApprovalCheck::Broken(e.to_string()),
+    }
 }
 
 type AuditFacts = (Local<Vec<AuditTask>>, Local<Result<(), String>>);

@@ -108,6 +108,20 @@ pub struct AuditTask {
     pub qa_result: String,
 }
 
+/// The approvals the retention policy requires for the run, from the retention audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalCheck {
+    /// No `[retention]` section: no approval is required.
+    NoPolicy,
+    /// Required roles, and those of them without an approval.
+    Checked {
+        required: Vec<String>,
+        missing: Vec<String>,
+    },
+    /// The retention log cannot be trusted (it does not verify) or read.
+    Broken(String),
+}
+
 /// Everything the evaluation needs, gathered by `gather`.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -125,6 +139,8 @@ pub struct Facts {
     pub audit_chain: Local<Result<(), String>>,
     /// Unchecked items of the change's checklists/*.md: `file:line: text`.
     pub unchecked: Vec<String>,
+    /// Gathered with `--for-approval` only.
+    pub approvals: Local<ApprovalCheck>,
     pub for_approval: bool,
     pub require_local: bool,
 }
@@ -383,15 +399,30 @@ fn speckit_item(f: &Facts) -> Item {
 
 fn approvals_item(f: &Facts) -> Item {
     let mut i = item("approvals", "the approvals the retention policy requires");
-    if f.for_approval {
-        // Approvals arrive with the retention feature; until then this item says so.
-        i.outcome = Outcome::NotAvailable;
-        i.why = Some("approvals are not recorded yet by this version".into());
-    } else {
+    if !f.for_approval {
         i.outcome = Outcome::NotAvailable;
         i.why = Some("only checked with --for-approval".into());
+        return i;
     }
-    i
+    let run = f.run_id.as_deref().unwrap_or("RUN");
+    match &f.approvals {
+        Local::Absent(why) => absent(i, why, f.require_local, RERUN),
+        Local::Present(ApprovalCheck::NoPolicy) => i,
+        Local::Present(ApprovalCheck::Checked { missing, .. }) if missing.is_empty() => i,
+        Local::Present(ApprovalCheck::Checked { missing, .. }) => fail(
+            i,
+            format!("not approved yet by: {}", missing.join(", ")),
+            &format!(
+                "each role approves the run: git microloop approve {run} --role {}",
+                missing[0]
+            ),
+        ),
+        Local::Present(ApprovalCheck::Broken(why)) => fail(
+            i,
+            why.clone(),
+            "see git microloop audit verify; restore the log from a backup",
+        ),
+    }
 }
 
 fn short(oid: &str) -> &str {

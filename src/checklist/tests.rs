@@ -37,6 +37,7 @@ fn good() -> Facts {
         audit_tasks: Local::Present(vec![audit("T1"), audit("T2")]),
         audit_chain: Local::Present(Ok(())),
         unchecked: vec![],
+        approvals: Local::Absent("not gathered".into()),
         for_approval: false,
         require_local: false,
     }
@@ -142,4 +143,40 @@ fn no_run_on_the_branch_fails() {
         failed.contains(&"plan") && failed.contains(&"commits"),
         "{failed:?}"
     );
+}
+
+#[test]
+fn approvals_are_checked_for_real_with_for_approval() {
+    let mut f = good();
+    assert_eq!(
+        failing(&f),
+        Vec::<&str>::new(),
+        "not checked without the flag"
+    );
+    f.for_approval = true;
+    f.approvals = Local::Present(ApprovalCheck::Checked {
+        required: vec!["GO".into(), "PM".into(), "QA".into()],
+        missing: vec!["QA".into()],
+    });
+    assert_eq!(failing(&f), ["approvals"]);
+    let item = evaluate(&f).items.pop().unwrap();
+    assert!(item.why.unwrap().contains("QA"));
+    assert!(
+        item.fix
+            .unwrap()
+            .contains("git microloop approve run-1 --role QA")
+    );
+    f.approvals = Local::Present(ApprovalCheck::Checked {
+        required: vec!["GO".into()],
+        missing: vec![],
+    });
+    assert!(evaluate(&f).ok);
+    f.approvals = Local::Present(ApprovalCheck::NoPolicy);
+    assert!(evaluate(&f).ok);
+    f.approvals = Local::Present(ApprovalCheck::Broken("line 2 was edited".into()));
+    assert_eq!(failing(&f), ["approvals"]);
+    f.approvals = Local::Absent("no summary".into());
+    assert!(evaluate(&f).ok);
+    f.require_local = true;
+    assert_eq!(failing(&f), ["approvals"]);
 }

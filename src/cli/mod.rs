@@ -9,8 +9,10 @@ pub mod progress;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use commands::approve::{ApproveArgs, cmd_approve};
 use commands::audit::{AuditArgs, cmd_audit};
 use commands::checklist::{ChecklistArgs, cmd_checklist};
+use commands::cleanup::{CleanupArgs, cmd_cleanup};
 use commands::completions::{CompletionsArgs, cmd_completions};
 use commands::config::{ConfigArgs, cmd_config};
 use commands::demo::{DemoArgs, cmd_demo};
@@ -19,6 +21,7 @@ use commands::install_hook::{InstallHookArgs, cmd_install_hook};
 use commands::log::{LogArgs, cmd_log};
 use commands::man::{ManArgs, cmd_man};
 use commands::plan::{PlanArgs, cmd_plan};
+use commands::retain::{ReleaseArgs, RetainArgs, cmd_release, cmd_retain};
 use commands::run::{RunArgs, cmd_run};
 use commands::sequence::{SequenceArgs, cmd_abort, cmd_continue, cmd_skip};
 use commands::show::{ShowArgs, cmd_show};
@@ -79,6 +82,10 @@ pub enum Command {
     Checklist(ChecklistArgs),
     Config(ConfigArgs),
     InstallHook(InstallHookArgs),
+    Approve(ApproveArgs),
+    Retain(RetainArgs),
+    Release(ReleaseArgs),
+    Cleanup(CleanupArgs),
     Demo(DemoArgs),
     Man(ManArgs),
     Completions(CompletionsArgs),
@@ -101,6 +108,10 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Checklist(args) => cmd_checklist(args, &err),
         Command::Config(args) => cmd_config(args, &err),
         Command::InstallHook(args) => cmd_install_hook(args, &err),
+        Command::Approve(args) => cmd_approve(args, &err),
+        Command::Retain(args) => cmd_retain(args, &err),
+        Command::Release(args) => cmd_release(args, &err),
+        Command::Cleanup(args) => cmd_cleanup(args, &err),
         Command::Demo(args) => cmd_demo(args, &err),
         Command::Man(args) => cmd_man(args, &err),
         Command::Completions(args) => cmd_completions(args, &err),

@@ -88,6 +88,15 @@ impl Stderr {
         }
     }
 
+    /// Text without a newline (progress rewritten in place with `\r`).
+    pub fn note_inline(&self, msg: &str) {
+        if !self.quiet {
+            let mut e = anstream::stderr();
+            let _ = write!(e, "{msg}");
+            let _ = e.flush();
+        }
+    }
+
     pub fn diagnostic(&self, d: &Diagnostic) {
         if self.quiet && d.severity == Severity::Warning {
             return;

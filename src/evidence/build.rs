@@ -98,7 +98,7 @@ fn default_retention(status: RunStatus) -> Retention {
     Retention {
         state: state.to_string(),
         reason: reason.map(str::to_string),
-        marker: None,
+        ..Retention::default()
     }
 }
 

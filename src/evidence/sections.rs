@@ -560,6 +560,73 @@ pub fn plan_body(summary: &Summary, note: Option<&str>) -> String {
     out
 }
 
+/// One run's retention state, for the change's section of IMPLEMENTATION_PLAN.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRow {
+    pub run_id: String,
+    /// `active`, `retained`, `eligible` or `purged`.
+    pub state: String,
+    pub reason: String,
+    /// When the run entered this state (from the retention audit log), if recorded.
+    pub since: Option<String>,
+}
+
+/// Rows listed in the section, at most, per kind (the counts cover all runs).
+const RETENTION_ROWS: usize = 10;
+
+/// The change's section of IMPLEMENTATION_PLAN.md after cleanup: `plan_body` of the latest run
+/// whose summary is still there (or a line saying its evidence was purged), then the retention
+/// state of the change's runs: counts per state, the runs still kept (at most ten, newest
+/// first), and the latest purges (at most ten). Only recorded values appear — never the time of
+/// the cleanup that wrote it — so an unchanged state writes byte-identical text.
+pub fn plan_body_with_retention(
+    latest: Option<&Summary>,
+    change: &str,
+    rows: &[RetentionRow],
+) -> String {
+    let mut out = match latest {
+        Some(s) => plan_body(s, None),
+        None => format!(
+            "## {}\n\n- Latest run: — (no summary left: its evidence was purged)\n",
+            value(change)
+        ),
+    };
+    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
+    out.push_str(&format!(
+        "- Retention: {} purged, {} eligible, {} retained, {} active\n",
+        count("purged"),
+        count("eligible"),
+        count("retained"),
+        count("active")
+    ));
+    let mut newest: Vec<&RetentionRow> = rows.iter().collect();
+    newest.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    let line = |r: &RetentionRow| {
+        format!(
+            "  - {} {} ({}{})\n",
+            code(&r.run_id),
+            value(&r.state),
+            value(&r.reason),
+            r.since
+                .as_deref()
+                .map_or(String::new(), |t| format!(", since {}", inline(t)))
+        )
+    };
+    for r in newest
+        .iter()
+        .filter(|r| r.state != "purged")
+        .take(RETENTION_ROWS)
+    {
+        out.push_str(&line(r));
+    }
+    let mut purged: Vec<&&RetentionRow> = newest.iter().filter(|r| r.state == "purged").collect();
+    purged.sort_by(|a, b| b.since.cmp(&a.since).then(b.run_id.cmp(&a.run_id)));
+    for r in purged.into_iter().take(RETENTION_ROWS) {
+        out.push_str(&line(r));
+    }
+    out
+}
+
 /// One line of text: control characters (newlines included) become spaces and runs of
 /// whitespace collapse, so data can never start a line of its own (a marker, a fence).
 fn inline(s: &str) -> String {
@@ -983,6 +1050,49 @@ strategy `spec-like` · started 2026-11-24T10:15:00Z · finished 2026-11-24T10:2
         let body = plan_body(&running, Some(" \n "));
         assert!(body.contains(", started 2026-11-24T10:15:00Z ("), "{body}");
         assert!(!body.contains("Note"));
+    }
+
+    #[test]
+    fn plan_body_with_retention_counts_and_lists_runs() {
+        let row = |id: &str, state: &str, reason: &str, since: Option<&str>| RetentionRow {
+            run_id: id.into(),
+            state: state.into(),
+            reason: reason.into(),
+            since: since.map(Into::into),
+        };
+        let rows = [
+            row(
+                "run-1",
+                "purged",
+                "auto_success_ttl",
+                Some("2026-11-25T00:00:00Z"),
+            ),
+            row("run-2", "retained", "retention_marker", None),
+            row(
+                "run-3",
+                "eligible",
+                "ttl_not_expired",
+                Some("2026-11-26T00:00:00Z"),
+            ),
+        ];
+        let body = plan_body_with_retention(Some(&summary()), "CH-001", &rows);
+        assert!(body.starts_with(&plan_body(&summary(), None)), "{body}");
+        assert!(
+            body.ends_with(
+                "- Retention: 1 purged, 1 eligible, 1 retained, 0 active\n\
+             \x20 - `run-3` eligible (ttl_not_expired, since 2026-11-26T00:00:00Z)\n\
+             \x20 - `run-2` retained (retention_marker)\n\
+             \x20 - `run-1` purged (auto_success_ttl, since 2026-11-25T00:00:00Z)\n"
+            ),
+            "{body}"
+        );
+        let gone = plan_body_with_retention(None, "CH-001", &rows[..1]);
+        assert!(
+            gone.starts_with("## CH-001\n\n- Latest run: — (no summary left"),
+            "{gone}"
+        );
+        let once = replace_section("", PLAN, "CH-001", &body).unwrap();
+        assert_eq!(replace_section(&once, PLAN, "CH-001", &body).unwrap(), once);
     }
 
     #[test]

@@ -80,13 +80,25 @@ pub struct Progress {
     pub total: u32,
 }
 
-/// Retention state (filled in by approvals and cleanup).
+/// Retention state (filled in by approvals, markers and cleanup; a copy of what
+/// `audit/retention.jsonl` records, which is the truth).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Retention {
     /// `active`, `retained`, `eligible`, `purged`.
     pub state: String,
+    /// The named reason (`retained_pending_approval`, `auto_success_ttl`, …).
     pub reason: Option<String>,
+    /// The reason given with `git microloop retain`, while a marker is in force.
     pub marker: Option<String>,
+    /// When the marker expires (RFC 3339), if it was set with `--until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker_until: Option<String>,
+    /// When the run became eligible (its last required approval, or its close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligible_at: Option<String>,
+    /// When an eligible run may be purged (`eligible_at` + `success_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_after: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

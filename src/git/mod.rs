@@ -7,9 +7,11 @@
 //!   argument vector, never a shell.
 
 mod cli;
+mod refs;
 mod repo;
 mod worktree;
 
 pub use cli::{GitCli, REPO_ENV_VARS};
+pub use refs::{RefOp, RefTip};
 pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit};
 pub use worktree::{LARGE_TREE, WorktreeEntry};

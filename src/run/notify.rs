@@ -40,13 +40,35 @@ pub fn send(
     state: &RunState,
     cwd: &Path,
 ) -> Result<(), (String, PathBuf)> {
-    let roles: Vec<String> = notify
+    let value = payload(event, state, &roles_of(notify));
+    send_payload(
+        notify,
+        event,
+        &value,
+        &state.artifacts.join("notifications"),
+        cwd,
+    )
+}
+
+/// The roles to notify, as strings for payloads.
+pub fn roles_of(notify: &Notify) -> Vec<String> {
+    notify
         .roles
         .iter()
         .map(|r| r.as_str().to_string())
-        .collect();
-    let dir = state.artifacts.join("notifications");
-    let sent = std::fs::read_dir(&dir)
+        .collect()
+}
+
+/// Run the notifier with `value` on stdin, written first to `dir/NNN-<event>.json` (its output
+/// goes beside it). `Err((reason, log))` when it failed or timed out.
+pub fn send_payload(
+    notify: &Notify,
+    event: &str,
+    value: &Value,
+    dir: &Path,
+    cwd: &Path,
+) -> Result<(), (String, PathBuf)> {
+    let sent = std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
                 .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
@@ -57,7 +79,7 @@ pub fn send(
     let input = base.with_extension("json");
     let log = base.with_extension("out");
     let err = base.with_extension("err");
-    if let Err(e) = write_json(&input, &payload(event, state, &roles)) {
+    if let Err(e) = write_json(&input, value) {
         return Err((format!("cannot write {}: {e}", input.display()), log));
     }
     let spec = Spec {

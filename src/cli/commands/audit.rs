@@ -34,10 +34,10 @@ pub enum AuditCommand {
 /// the runs' summary.json files are checked too, which catches a cut tail.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  git microloop audit verify                       # both logs of this repository
+  git microloop audit verify                       # every log of this repository
   git microloop audit verify audit/retention.jsonl --json")]
 pub struct VerifyArgs {
-    /// The log to check (default: the implementer and retention logs that exist).
+    /// The log to check (default: the implementer and retention logs and the review queue).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Print the reports as JSON.
@@ -55,14 +55,17 @@ fn cmd_verify(args: &VerifyArgs, _err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
     let files: Vec<PathBuf> = match &args.file {
         Some(f) => vec![f.clone()],
-        None => [
-            &ws.config.paths.implementer_audit,
-            &ws.config.paths.retention_audit,
-        ]
-        .iter()
-        .map(|t| ws.local_path(t.as_str()))
-        .filter(|p| p.exists())
-        .collect(),
+        None => {
+            let retention = ws.local_path(ws.config.paths.retention_audit.as_str());
+            [
+                ws.local_path(ws.config.paths.implementer_audit.as_str()),
+                retention.clone(),
+                crate::retention::review::queue_path(&retention),
+            ]
+            .into_iter()
+            .filter(|p| p.exists())
+            .collect()
+        }
     };
     let anchors = summary_anchors(&ws);
     let mut reports = Vec::new();
