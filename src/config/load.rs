@@ -211,13 +211,18 @@ pub struct PlannerConfigFile {
 pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, ConfigError> {
     match read_text(root, rel)? {
         None => Ok(PlannerConfigFile::default()),
-        Some(text) => serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
-            file: rel.to_string(),
-            line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-            key: json_key_in(&e.to_string()),
-            message: e.to_string(),
-        }),
+        Some(text) => parse_planner_config(&text, rel),
     }
+}
+
+/// Parse `planner_config.json` text; `file` is the name used in errors.
+pub fn parse_planner_config(text: &str, file: &str) -> Result<PlannerConfigFile, ConfigError> {
+    serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
+        file: file.to_string(),
+        line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+        key: json_key_in(&e.to_string()),
+        message: e.to_string(),
+    })
 }
 
 fn json_key_in(msg: &str) -> Option<String> {

@@ -11,5 +11,5 @@ mod repo;
 mod worktree;
 
 pub use cli::{GitCli, REPO_ENV_VARS};
-pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit};
+pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit, message_trailers};
 pub use worktree::{LARGE_TREE, WorktreeEntry};
