@@ -8,33 +8,31 @@
 use crate::tasks::{self, Status};
 
 /// Tick the checkbox of the open task whose id is `id`, expected at 1-based `line`. If the file
-/// moved (the implementer edited it), the one open checkbox task with that id is used instead.
-/// `None` when no such task can be found unambiguously (the file is left alone).
+/// moved (the implementer edited it) and no open task `id` is at `line`, the only open task
+/// `id` in the file is used instead. `None` when that task has no open `[ ]` checkbox or cannot
+/// be found unambiguously (the file is left alone).
 pub fn tick(text: &str, id: &str, line: u32) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    // (line index, byte offset of `[ ]` in that line) of each open checkbox task `id`.
-    let candidates: Vec<(usize, usize)> = tasks::parse(text, "tasks.md")
+    // Each open task `id`: (line index, byte offset of its `[ ]` if it has one).
+    let open: Vec<(usize, Option<usize>)> = tasks::parse(text, "tasks.md")
         .tasks
         .iter()
         .filter(|t| t.id == id && t.status == Status::Open)
         .filter_map(|t| {
             let i = usize::try_from(t.line_start).ok()?.checked_sub(1)?;
             let raw = *lines.get(i)?;
-            let bom = if i == 0 && raw.starts_with('\u{feff}') {
-                3
-            } else {
-                0
-            };
+            let bom = if i == 0 && raw.starts_with('\u{feff}') { 3 } else { 0 };
             let content = raw[bom..].trim_end_matches(['\n', '\r']);
-            Some((i, bom + tasks::open_checkbox(content)?))
+            Some((i, tasks::open_checkbox(content).map(|p| bom + p)))
         })
         .collect();
     let at = (line as usize).checked_sub(1);
-    let (idx, pos) = match candidates.iter().find(|(i, _)| Some(*i) == at) {
+    let (idx, pos) = match open.iter().find(|(i, _)| Some(*i) == at) {
         Some(&c) => c,
-        None if candidates.len() == 1 => candidates[0],
+        None if open.len() == 1 => open[0],
         None => return None,
     };
+    let pos = pos?;
     let mut out = String::with_capacity(text.len());
     for (i, l) in lines.iter().enumerate() {
         if i == idx {
@@ -96,6 +94,14 @@ mod tests {
         // A task line shown in a code fence is not the task.
         let text = "```\n- [ ] T001 example\n```\n- [x] T001 done\n";
         assert_eq!(tick(text, "T001", 2), None);
+    }
+
+    /// Found by fuzzing (tasks_parser): `[#] T004` (an odd mark, read as open) then `[ ] T004`;
+    /// ticking the first ticked the second, a different task.
+    #[test]
+    fn a_task_whose_box_cannot_be_ticked_is_left_alone() {
+        assert_eq!(tick("[#] T004\n[ ] T004\n", "T004", 1), None);
+        assert_eq!(tick("- [P] T001 a\n- [ ] T001 b\n", "T001", 1), None);
     }
 
     #[test]
