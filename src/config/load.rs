@@ -219,7 +219,13 @@ pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, 
 pub fn parse_planner_config(text: &str, file: &str) -> Result<PlannerConfigFile, ConfigError> {
     serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
         file: file.to_string(),
-        line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+        // serde_json puts an error at a newline (one inside a string, the end of the text
+        // after a last newline) at column 0 of the next line, which may not exist.
+        line: u32::try_from(match e.column() {
+            0 => e.line().saturating_sub(1).max(1),
+            _ => e.line(),
+        })
+        .unwrap_or(u32::MAX),
         key: json_key_in(&e.to_string()),
         message: e.to_string(),
     })
@@ -430,6 +436,23 @@ mod tests {
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
         let ok = planner_from_env(|k| (k == "MICROLOOP_STRATEGY").then(|| "by-file".into()));
         assert_eq!(ok.unwrap().strategy, Some(Strategy::ByFile));
+    }
+
+    /// Found by fuzzing (config): a newline inside an unterminated string was reported at
+    /// line 3 of a two-line file.
+    #[test]
+    fn planner_config_json_errors_at_a_newline_name_a_line_of_the_file() {
+        for (text, want) in [
+            ("{\n\"se 1}\n", 2),
+            ("{\n\"seed\": 1,\n", 2),
+            ("", 1),
+            ("{\"seed\": x}", 1),
+        ] {
+            match parse_planner_config(text, "p.json").unwrap_err() {
+                ConfigError::Invalid { line, .. } => assert_eq!(line, want, "{text:?}"),
+                other => panic!("{other}"),
+            }
+        }
     }
 
     #[test]
