@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use super::schema::{Attempts, Config, Retention};
 use super::yaml::{RETENTION_FILE, TESTS_FILE, TestsFile, parse_retention, parse_tests};
-use crate::diag::line_of_offset;
+use crate::diag::{line_of_offset, place_of_offset, printable};
 use crate::ids::Seed;
 use crate::plan::Strategy;
 
@@ -166,9 +166,9 @@ pub fn parse_config(text: &str, file: &str) -> Result<Config, ConfigError> {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         ConfigError::Invalid {
             file: file.to_string(),
-            line: line_of_offset(text, offset),
-            key: toml_key_at(text, offset),
-            message: e.message().trim().to_string(),
+            line: place_of_offset(text, offset).0,
+            key: toml_key_at(text, offset).map(|k| printable(&k)),
+            message: printable(e.message().trim()),
         }
     })
 }
@@ -226,8 +226,8 @@ pub fn parse_planner_config(text: &str, file: &str) -> Result<PlannerConfigFile,
             _ => e.line(),
         })
         .unwrap_or(u32::MAX),
-        key: json_key_in(&e.to_string()),
-        message: e.to_string(),
+        key: json_key_in(&e.to_string()).map(|k| printable(&k)),
+        message: printable(&e.to_string()),
     })
 }
 
@@ -404,6 +404,24 @@ mod tests {
         assert_eq!(key.as_deref(), Some("paths.tasks"));
         let (_, key, _) = err("[executor]\nmax_attempts = 0\n");
         assert_eq!(key.as_deref(), Some("executor.max_attempts"));
+    }
+
+    /// Found by fuzzing (config): the key named in an error is the raw text of its line, so
+    /// an escape sequence or carriage return in it reached the terminal.
+    #[test]
+    fn errors_are_printable() {
+        for text in [
+            "\u{1b}[2J = 1\n",
+            "[planner]\nseed\r = 1\n",
+            "a = \"\u{7}\"\n",
+        ] {
+            let shown = parse_config(text, ".microloop.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        }
+        let e = parse_planner_config("{\"\u{1b}[2J\": 1}", "p.json").unwrap_err();
+        assert!(!e.to_string().chars().any(char::is_control), "{e}");
     }
 
     #[test]

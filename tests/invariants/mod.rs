@@ -16,6 +16,8 @@
 //!   fail naming their line.
 #![allow(dead_code)] // each fuzz target uses one part
 
+use std::collections::BTreeMap;
+
 use git_microloop::config::{
     self, Config, ConfigError, RETENTION_FILE, Span, TESTS_FILE, TomlSet, YamlLayers,
 };
@@ -48,6 +50,18 @@ fn check_diagnostic(d: &Diagnostic, file: &str, lines: u32) {
     }
     let shown = d.to_string();
     assert!(shown.starts_with(&d.location()), "{shown}");
+    assert_printable(&shown);
+    if let Some(h) = &d.hint {
+        assert_printable(h);
+    }
+}
+
+/// Text for a terminal: no control characters (a file's bytes must not reach the terminal).
+fn assert_printable(shown: &str) {
+    assert!(
+        !shown.chars().any(char::is_control),
+        "control character in {shown:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,11 +88,19 @@ pub fn tasks_md(text: &str) {
     check_ticks(text, &list);
 }
 
-fn check_tasks(list: &TaskList, lines: u32) {
-    let keys: Vec<&str> = list.tasks.iter().map(|t| t.key.as_str()).collect();
-    let position = |k: &str| keys.iter().position(|x| *x == k);
+/// Each task's index by key.
+fn index(list: &TaskList) -> BTreeMap<&str, usize> {
+    let mut at = BTreeMap::new();
     for (i, t) in list.tasks.iter().enumerate() {
-        assert_eq!(position(&t.key), Some(i), "duplicate key {}", t.key);
+        assert!(at.insert(t.key.as_str(), i).is_none(), "duplicate key {}", t.key);
+    }
+    at
+}
+
+fn check_tasks(list: &TaskList, lines: u32) {
+    let keys = index(list);
+    let position = |k: &str| keys.get(k).copied();
+    for (i, t) in list.tasks.iter().enumerate() {
         assert!(
             t.key == t.id || t.key.strip_prefix(&t.id).is_some_and(|r| r.starts_with('#')),
             "key {} is not id {} or a numbered duplicate",
@@ -113,13 +135,14 @@ fn check_tasks(list: &TaskList, lines: u32) {
 fn check_plan(list: &TaskList, plan: &Plan) {
     assert_eq!(plan.tasks.len(), list.tasks.len(), "plan lost or added tasks");
     assert!(PlanHash::parse(plan.plan_hash.as_str()).is_some());
-    let mut at = std::collections::BTreeMap::new();
+    let original = index(list);
+    let mut at = BTreeMap::new();
     for (i, p) in plan.tasks.iter().enumerate() {
         assert_eq!(p.position as usize, i + 1, "positions are not 1..n");
         assert_eq!(p.execute, p.task.status == Status::Open, "{}", p.task.key);
         assert!(at.insert(p.task.key.as_str(), i).is_none(), "{} twice", p.task.key);
-        let original = list.tasks.iter().find(|t| t.key == p.task.key);
-        assert_eq!(original, Some(&p.task), "task changed by planning");
+        let before = original.get(p.task.key.as_str()).map(|&j| &list.tasks[j]);
+        assert_eq!(before, Some(&p.task), "task changed by planning");
     }
     for p in &plan.tasks {
         for d in &p.task.depends_on {
@@ -136,11 +159,10 @@ fn check_plan(list: &TaskList, plan: &Plan) {
 fn check_cycle(list: &TaskList, e: &PlanError) {
     let PlanError::Cycle(cycle) = e;
     assert!(!cycle.is_empty(), "empty cycle");
-    let task = |k: &str| {
-        list.tasks
-            .iter()
-            .find(|t| t.key == k)
-            .unwrap_or_else(|| panic!("cycle names unknown task {k}"))
+    let keys = index(list);
+    let task = |k: &str| match keys.get(k) {
+        Some(&i) => &list.tasks[i],
+        None => panic!("cycle names unknown task {k}"),
     };
     for (i, (k, line)) in cycle.iter().enumerate() {
         let t = task(k);
@@ -311,6 +333,7 @@ fn check_config_error(e: &ConfigError, want_file: &str, text: &str) {
     );
     let message = shown.split_once(": ").map_or("", |(_, m)| m);
     assert!(!message.trim().is_empty(), "error without a message: {shown}");
+    assert_printable(&shown);
 }
 
 fn check_config(c: &Config) {
