@@ -10,5 +10,7 @@ mod invariants;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     invariants::tasks_md(&text);
-    invariants::fallback(&text);
+    // The fallback planner over the first lines as changed paths.
+    let paths: String = text.lines().take(64).collect::<Vec<_>>().join("\n");
+    invariants::fallback(&paths);
 });

@@ -21,7 +21,11 @@ pub fn tick(text: &str, id: &str, line: u32) -> Option<String> {
         .filter_map(|t| {
             let i = usize::try_from(t.line_start).ok()?.checked_sub(1)?;
             let raw = *lines.get(i)?;
-            let bom = if i == 0 && raw.starts_with('\u{feff}') { 3 } else { 0 };
+            let bom = if i == 0 && raw.starts_with('\u{feff}') {
+                3
+            } else {
+                0
+            };
             let content = raw[bom..].trim_end_matches(['\n', '\r']);
             Some((i, tasks::open_checkbox(content).map(|p| bom + p)))
         })
