@@ -87,3 +87,62 @@ pub fn line_of_offset(text: &str, offset: usize) -> u32 {
         .count();
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
+
+/// 1-based line and column (in characters) of a parser's error at byte `offset` in `text`,
+/// counting lines as the rest of the tool does (`\n`-separated). An offset past the last line
+/// (the end of a text that ends in a newline) is placed at the end of the last line, so the
+/// place always exists in the file.
+pub fn place_of_offset(text: &str, offset: usize) -> (u32, u32) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end == text.len() && end > 0 && text.ends_with('\n') {
+        end -= 1;
+    }
+    let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let column = text[start..end].chars().count() + 1;
+    (
+        line_of_offset(text, end),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+/// `s` safe to print on a terminal: control characters a file may hold (escape sequences, a
+/// carriage return that rewrites the line) are shown escaped (`\u{1b}`), newlines and tabs as
+/// spaces.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_are_inside_the_text() {
+        assert_eq!(place_of_offset("ab\ncd", 4), (2, 2));
+        assert_eq!(
+            place_of_offset("ab\n", 3),
+            (1, 3),
+            "end after the last newline"
+        );
+        assert_eq!(place_of_offset("", 0), (1, 1));
+        assert_eq!(place_of_offset("é", 1), (1, 1), "inside a character");
+        assert_eq!(place_of_offset("x", 99), (1, 2));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\u{1b}[31m\rb\n\tc"), "a\\u{1b}[31m\\rb  c");
+        assert_eq!(printable("ünïcode ✅"), "ünïcode ✅");
+    }
+}

@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use super::schema::{Attempts, Config, Retention};
 use super::yaml::{RETENTION_FILE, TESTS_FILE, TestsFile, parse_retention, parse_tests};
-use crate::diag::line_of_offset;
+use crate::diag::{line_of_offset, place_of_offset, printable};
 use crate::ids::Seed;
 use crate::plan::Strategy;
 
@@ -166,9 +166,9 @@ pub fn parse_config(text: &str, file: &str) -> Result<Config, ConfigError> {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         ConfigError::Invalid {
             file: file.to_string(),
-            line: line_of_offset(text, offset),
-            key: toml_key_at(text, offset),
-            message: e.message().trim().to_string(),
+            line: place_of_offset(text, offset).0,
+            key: toml_key_at(text, offset).map(|k| printable(&k)),
+            message: printable(e.message().trim()),
         }
     })
 }
@@ -211,19 +211,32 @@ pub struct PlannerConfigFile {
 pub fn load_planner_config(root: &Path, rel: &str) -> Result<PlannerConfigFile, ConfigError> {
     match read_text(root, rel)? {
         None => Ok(PlannerConfigFile::default()),
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            let message = e.to_string().replace(
-                "expected u64",
-                &format!("expected a whole number between 0 and {}", Seed::MAX),
-            );
-            ConfigError::Invalid {
-                file: rel.to_string(),
-                line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-                key: json_key_in(&message).or_else(|| json_key_before(&text, &e)),
-                message,
-            }
-        }),
+        Some(text) => parse_planner_config(&text, rel),
     }
+}
+
+/// Parse `planner_config.json` text; `file` is the name used in errors.
+pub fn parse_planner_config(text: &str, file: &str) -> Result<PlannerConfigFile, ConfigError> {
+    serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string().replace(
+            "expected u64",
+            &format!("expected a whole number between 0 and {}", Seed::MAX),
+        );
+        ConfigError::Invalid {
+            file: file.to_string(),
+            // serde_json puts an error at a newline (one inside a string, the end of the text
+            // after a last newline) at column 0 of the next line, which may not exist.
+            line: u32::try_from(match e.column() {
+                0 => e.line().saturating_sub(1).max(1),
+                _ => e.line(),
+            })
+            .unwrap_or(u32::MAX),
+            key: json_key_in(&message)
+                .or_else(|| json_key_before(text, &e))
+                .map(|k| printable(&k)),
+            message: printable(&message),
+        }
+    })
 }
 
 /// For a bad value: the key whose value ends where the error is (serde_json points just past
@@ -427,6 +440,24 @@ mod tests {
         assert_eq!(key.as_deref(), Some("executor.max_attempts"));
     }
 
+    /// Found by fuzzing (config): the key named in an error is the raw text of its line, so
+    /// an escape sequence or carriage return in it reached the terminal.
+    #[test]
+    fn errors_are_printable() {
+        for text in [
+            "\u{1b}[2J = 1\n",
+            "[planner]\nseed\r = 1\n",
+            "a = \"\u{7}\"\n",
+        ] {
+            let shown = parse_config(text, ".microloop.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        }
+        let e = parse_planner_config("{\"\u{1b}[2J\": 1}", "p.json").unwrap_err();
+        assert!(!e.to_string().chars().any(char::is_control), "{e}");
+    }
+
     #[test]
     fn syntax_error_has_a_line() {
         let (line, _, _) = err("[planner\nseed = 1\n");
@@ -457,6 +488,23 @@ mod tests {
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
         let ok = planner_from_env(|k| (k == "MICROLOOP_STRATEGY").then(|| "by-file".into()));
         assert_eq!(ok.unwrap().strategy, Some(Strategy::ByFile));
+    }
+
+    /// Found by fuzzing (config): a newline inside an unterminated string was reported at
+    /// line 3 of a two-line file.
+    #[test]
+    fn planner_config_json_errors_at_a_newline_name_a_line_of_the_file() {
+        for (text, want) in [
+            ("{\n\"se 1}\n", 2),
+            ("{\n\"seed\": 1,\n", 2),
+            ("", 1),
+            ("{\"seed\": x}", 1),
+        ] {
+            match parse_planner_config(text, "p.json").unwrap_err() {
+                ConfigError::Invalid { line, .. } => assert_eq!(line, want, "{text:?}"),
+                other => panic!("{other}"),
+            }
+        }
     }
 
     #[test]

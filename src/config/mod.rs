@@ -11,7 +11,7 @@ pub use duration::Span;
 pub use load::{
     CONFIG_FILE, ConfigError, DEFAULT_SEED, Origins, PlannerConfigFile, PlannerLayers, Source,
     TomlSet, YamlLayers, attempts_from_env, load_config, load_planner_config, merge, parse_config,
-    planner_from_env, resolve_attempts,
+    parse_planner_config, planner_from_env, resolve_attempts,
 };
 pub use schema::{
     Argv, Attempts, ChangeSection, Config, Executor, Notify, PathTemplate, Paths, PlannerSection,

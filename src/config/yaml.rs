@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::load::ConfigError;
 use super::schema::{Attempts, QaCommand, Retention};
+use crate::diag::{place_of_offset, printable};
 
 /// QA commands in the seed's layout.
 pub const TESTS_FILE: &str = "configs/tests.yaml";
@@ -55,9 +56,10 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(text: &str, file: &str) -> Resu
     serde_saphyr::from_str::<T>(text).map_err(|e| yaml_error(&e, text, file))
 }
 
-/// Only blank lines, comments or a bare `---`: nothing is set.
+/// Only blank lines, comments or a bare `---`: nothing is set. Lines as YAML breaks them (a
+/// lone `\r` too), or a comment could hide a setting YAML reads.
 fn is_blank_document(text: &str) -> bool {
-    text.lines()
+    text.split(['\n', '\r'])
         .map(str::trim)
         .all(|l| l.is_empty() || l.starts_with('#') || l == "---" || l == "..." || l == "{}")
 }
@@ -65,27 +67,26 @@ fn is_blank_document(text: &str) -> bool {
 fn yaml_error(e: &serde_saphyr::Error, text: &str, file: &str) -> ConfigError {
     use serde_saphyr::MessageFormatter as _;
     let plain = e.without_snippet();
-    let message: String = serde_saphyr::UserMessageFormatter
-        .format_message(plain)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let message = printable(&serde_saphyr::UserMessageFormatter.format_message(plain));
+    // From the offset when there is one: YAML also breaks lines at a lone `\r`, which nothing
+    // else counts as a line (the key lookup, editors showing `\n` lines).
     let (line, column) = plain
         .location()
-        .map(|l| (l.line(), l.column()))
-        .filter(|(line, _)| *line > 0)
-        .map(|(l, c)| {
-            (
-                u32::try_from(l).unwrap_or(u32::MAX),
-                u32::try_from(c).unwrap_or(u32::MAX),
-            )
+        .and_then(|l| match byte_offset(text, l.span()) {
+            Some(offset) => Some(place_of_offset(text, offset)),
+            None => (l.line() > 0).then(|| {
+                (
+                    u32::try_from(l.line()).unwrap_or(u32::MAX),
+                    u32::try_from(l.column()).unwrap_or(u32::MAX),
+                )
+            }),
         })
         .unwrap_or((1, 0));
     ConfigError::Yaml {
         file: file.to_string(),
         line,
         column,
-        key: yaml_key_at(text, line),
+        key: yaml_key_at(text, line).map(|k| printable(&k)),
         message: in_plain_words(message.trim()),
     }
 }
@@ -101,6 +102,23 @@ fn in_plain_words(message: &str) -> String {
         other => other,
     };
     plain.to_string()
+}
+
+/// The byte offset of an error's span: given for string input, or from its character offset
+/// (a span at offset 0 with no length is the "unknown" span).
+fn byte_offset(text: &str, span: serde_saphyr::Span) -> Option<usize> {
+    if let Some(b) = span.byte_offset() {
+        return Some(usize::try_from(b).unwrap_or(usize::MAX));
+    }
+    if span.offset() == 0 && span.is_empty() {
+        return None;
+    }
+    let chars = usize::try_from(span.offset()).unwrap_or(usize::MAX);
+    Some(
+        text.char_indices()
+            .nth(chars)
+            .map_or(text.len(), |(i, _)| i),
+    )
 }
 
 /// The key path (`tests[1].timeout`) whose line is `line` (1-based): the key on that line and
@@ -332,6 +350,25 @@ mod tests {
             let _ = parse_tests(text, TESTS_FILE);
             let _ = parse_retention(text, RETENTION_FILE);
         }
+    }
+
+    /// Found by fuzzing (config): YAML breaks lines at a lone `\r` too, so its line 2 was
+    /// reported for a one-line file (and a comment line hiding a setting after a `\r` passed
+    /// for an empty file); a key holding an escape sequence reached the terminal.
+    #[test]
+    fn places_count_newline_lines_and_keys_are_printable() {
+        let (line, column, _, _) = err("# c\rmax_attempts: 0\n");
+        assert_eq!(line, 1);
+        assert!(
+            column as usize <= "# c\rmax_attempts: 0".len() + 1,
+            "{column}"
+        );
+        let (line, column, _, _) = err("max_attempts: 1\rtests: [\n");
+        assert_eq!((line, column), (1, 24));
+        let e = parse_retention("\u{1b}[2J: 1\n", RETENTION_FILE).unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("\\u{1b}[2J"), "{shown}");
     }
 
     #[test]

@@ -13,5 +13,5 @@ mod worktree;
 
 pub use cli::{GitCli, REPO_ENV_VARS};
 pub use refs::{RefOp, RefTip};
-pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit};
+pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit, message_trailers};
 pub use worktree::{LARGE_TREE, WorktreeEntry};

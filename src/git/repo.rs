@@ -686,20 +686,25 @@ impl Repo {
 }
 
 fn to_trailer_commit(commit: &git2::Commit<'_>) -> TrailerCommit {
-    let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
-    let trailers = git2::message_trailers_strs(&message)
+    let message = String::from_utf8_lossy(commit.message_bytes());
+    TrailerCommit {
+        oid: commit.id(),
+        parent: commit.parent_id(0).ok(),
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+        trailers: message_trailers(&message),
+    }
+}
+
+/// The trailers of a commit message as libgit2 reads them (`Key: value` pairs of the last
+/// paragraph, in order); none when the message has no trailer block or cannot be read (a NUL).
+pub fn message_trailers(message: &str) -> Vec<(String, String)> {
+    git2::message_trailers_strs(message)
         .map(|t| {
             t.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         })
-        .unwrap_or_default();
-    TrailerCommit {
-        oid: commit.id(),
-        parent: commit.parent_id(0).ok(),
-        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
-        trailers,
-    }
+        .unwrap_or_default()
 }
 
 fn strip_trailing_sep(p: &Path) -> PathBuf {

@@ -134,6 +134,24 @@ pub(crate) fn parse_checkbox_line(line: &str) -> Option<Checkbox> {
     Some(Checkbox::Task(task))
 }
 
+/// Byte offset of the `[ ]` of a line [`parse_checkbox_line`] reads as an open checkbox task
+/// (`- [ ] T001 …`, `[ ] T001 - …`, `T001 - [ ] …`); `None` for any other line.
+pub(crate) fn open_checkbox(line: &str) -> Option<usize> {
+    let Some(Checkbox::Task(_)) = parse_checkbox_line(line) else {
+        return None;
+    };
+    let t = line.trim_start_matches([' ', '\t']);
+    let rest = match id_then_checkbox(t) {
+        Some((_, rest)) => rest,
+        None => match t.strip_prefix(['-', '*', '+']) {
+            Some(r) if r.starts_with([' ', '\t']) => r.trim_start_matches([' ', '\t']),
+            _ => t,
+        },
+    };
+    let pos = line.len() - rest.len();
+    line[pos..].starts_with("[ ]").then_some(pos)
+}
+
 /// A story label `[US1]` / `[US-Models]` at the start of `t`: `(label, text after it)`.
 fn story_at(t: &str) -> Option<(&str, &str)> {
     let inner = t.strip_prefix("[US")?;

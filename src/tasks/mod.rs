@@ -94,6 +94,13 @@ pub fn parse(text: &str, file: &str) -> TaskList {
     finish(tasks, diags)
 }
 
+/// Byte offset of the `[ ]` on `line` (one line, without its newline) when the parser reads it
+/// as an open checkbox task (`- [ ] T001 …`, `[ ] T001 - …`, `T001 - [ ] …`); `None` for any
+/// other line, including checkboxes that are not tasks (acceptance criteria) and `[ ]` in text.
+pub fn open_checkbox(line: &str) -> Option<usize> {
+    grammar::open_checkbox(line)
+}
+
 fn finish(tasks: Vec<Task>, mut diagnostics: Vec<Diagnostic>) -> TaskList {
     // Stable: findings on the same line keep the order in which they were made.
     diagnostics.sort_by_key(|d| d.line);
