@@ -9,7 +9,12 @@
 //! for 1,000 and 10,000 runs, refs packed and loose. Cleanup does everything the baseline does
 //! (one `git update-ref --stdin` transaction, with old values) plus reading every run, logging
 //! every decision (fsynced) before deleting, deleting the artifact folders and updating
-//! summary.json. Both sides destroy their fixture, so each sample gets a fresh pair.
+//! summary.json. So a second baseline does the same deletions with plain tools on a third
+//! copy — the branches as above, then `find artifacts/work -mindepth 3 -maxdepth 3 -name
+//! evidence -exec rm -rf {} +` (what cleanup deletes with `keep_summary`) — the floor of what
+//! the whole job costs on this disk, where removing a file that holds data costs about as
+//! much as git's lock file per ref. Every side destroys its fixture, so each sample gets fresh
+//! copies.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -192,16 +197,16 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
     repo
 }
 
-fn copy_git_dir(repo: &Path, to: &Path) -> PathBuf {
+/// A copy of `repo`'s `.git` (with `artifacts` too) in `to`.
+fn copy_repo(repo: &Path, to: &Path, artifacts: bool) -> PathBuf {
     std::fs::create_dir_all(to).unwrap();
-    let ok = Command::new("cp")
-        .arg("-a")
-        .arg(repo.join(".git"))
-        .arg(to)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "cp -a .git");
+    let mut cp = Command::new("cp");
+    cp.arg("-a").arg(repo.join(".git"));
+    if artifacts {
+        cp.arg(repo.join("artifacts"));
+    }
+    let ok = cp.arg(to).status().unwrap().success();
+    assert!(ok, "cp -a");
     to.to_path_buf()
 }
 
@@ -248,12 +253,15 @@ fn time_cleanup(repo: &Path, runs: usize) -> Duration {
     took
 }
 
-fn time_baseline(repo: &Path) -> Duration {
+const DELETE_BRANCHES: &str =
+    "git for-each-ref --format='delete %(refname)' refs/heads/microloop | git update-ref --stdin";
+
+fn time_baseline(repo: &Path, script: &str) -> Duration {
     settle();
     let start = Instant::now();
     let ok = Command::new("sh")
         .arg("-c")
-        .arg("git for-each-ref --format='delete %(refname)' refs/heads/microloop | git update-ref --stdin")
+        .arg(script)
         .current_dir(repo)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .status()
@@ -269,32 +277,45 @@ pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> Vec<Row> {
     let mut rows = Vec::new();
     for &runs in sizes {
         for packed in [true, false] {
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+            let everything = format!(
+                "{DELETE_BRANCHES} && find artifacts/work -mindepth 3 -maxdepth 3 -name evidence -exec rm -rf {{}} +"
+            );
             for rep in 0..reps {
                 let dir = root.join(format!("cleanup-{runs}-{packed}-{rep}"));
                 std::fs::create_dir_all(&dir).expect("mkdir");
                 let repo = fixture(&dir, runs, packed);
-                let base = copy_git_dir(&repo, &dir.join("baseline"));
+                let base = copy_repo(&repo, &dir.join("baseline"), false);
+                let plain = copy_repo(&repo, &dir.join("plain"), true);
                 assert_eq!(count_refs(&base), runs);
-                // Alternate which side goes first, so neither always meets a colder disk.
-                if rep % 2 == 0 {
-                    ours.push(time_cleanup(&repo, runs));
-                    theirs.push(time_baseline(&base));
-                } else {
-                    theirs.push(time_baseline(&base));
-                    ours.push(time_cleanup(&repo, runs));
+                // Rotate which side goes first, so none always meets a colder (or busier) disk.
+                let mut order = [0, 1, 2];
+                order.rotate_left(rep % 3);
+                for side in order {
+                    match side {
+                        0 => ours.push(time_cleanup(&repo, runs)),
+                        1 => theirs.push(time_baseline(&base, DELETE_BRANCHES)),
+                        _ => floor.push(time_baseline(&plain, &everything)),
+                    }
                 }
                 let _ = std::fs::remove_dir_all(&dir);
             }
+            let refs = if packed { "packed" } else { "loose" };
+            let ours = median(ours);
             rows.push(Row {
-                workload: format!(
-                    "cleanup {runs} expired runs, {} refs",
-                    if packed { "packed" } else { "loose" }
-                ),
-                ours: median(ours),
+                workload: format!("cleanup {runs} expired runs, {refs} refs"),
+                ours,
                 baseline_name: "`git for-each-ref … | git update-ref --stdin`".into(),
                 baseline: median(theirs),
                 target: "≤ 1.0×, linear".into(),
+                samples: reps,
+            });
+            rows.push(Row {
+                workload: format!("cleanup {runs} expired runs, {refs} refs (same deletions)"),
+                ours,
+                baseline_name: "the same + `find artifacts … -name evidence -exec rm -rf`".into(),
+                baseline: median(floor),
+                target: "(the floor on this disk)".into(),
                 samples: reps,
             });
         }

@@ -60,7 +60,7 @@ fn main() {
         ));
     }
 
-    println!("{}", machine());
+    println!("{}", machine(root));
     println!();
     println!("| workload | git-microloop | baseline | baseline time | ratio | target | samples |");
     println!("|---|---:|---|---:|---:|---|---:|");
@@ -87,8 +87,10 @@ fn ms(d: std::time::Duration) -> String {
     }
 }
 
-/// Where the figures come from: CPU, cores, memory, kernel, git and rustc versions.
-fn machine() -> String {
+/// Where the figures come from: CPU, cores, memory, kernel, the fixtures' filesystem (its
+/// mount options matter: with `discard`, removing a file that holds data waits for the
+/// device), git and rustc versions.
+fn machine(root: &std::path::Path) -> String {
     let sh = |cmd: &str, args: &[&str]| {
         Command::new(cmd)
             .args(args)
@@ -116,9 +118,13 @@ fn machine() -> String {
         })
         .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
     format!(
-        "Machine: {cpu}, {} cores, {mem} RAM; {}; {}; {}",
+        "Machine: {cpu}, {} cores, {mem} RAM; {}; fixtures on {}; {}; {}",
         sh("nproc", &[]),
         sh("uname", &["-sr"]),
+        sh(
+            "findmnt",
+            &["-no", "FSTYPE,OPTIONS", "-T", &root.to_string_lossy()]
+        ),
         sh("git", &["--version"]),
         sh("rustc", &["--version"]),
     )
