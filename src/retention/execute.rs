@@ -638,7 +638,7 @@ pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Res
         && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file())
     {
         let donated = match find_donor(dir, true) {
-            Some(donor) => std::fs::write(&donor, bytes)
+            Some(donor) => overwrite(&donor, bytes)
                 .and_then(|_| std::fs::rename(&donor, &target))
                 .is_ok(),
             None => false,
@@ -667,6 +667,16 @@ pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Res
         any = true;
     }
     Ok((any, rewrote))
+}
+
+/// Write `bytes` over `path` in place — without truncating it first, then cutting it to length
+/// — so the file's data blocks are reused rather than freed and allocated again: on a disk
+/// mounted with `discard`, every freed block waits for the device, and the donor's block is
+/// freed anyway when the folder goes.
+fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.set_len(bytes.len() as u64)
 }
 
 /// A plain file under `dir` with no other hard link (writing into it changes nothing else),
