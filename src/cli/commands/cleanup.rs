@@ -2,7 +2,6 @@
 //! a named reason, log every change of a run's retention state.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 
 use clap::Args;
 use serde_json::json;
@@ -10,6 +9,7 @@ use serde_json::json;
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
+use crate::cli::progress::{ProgressMode, status_text};
 use crate::clock;
 use crate::retention::policy::{fmt_ts, parse_when};
 use crate::retention::{CleanupError, Decision, Options, Policy, Report, State, cleanup};
@@ -91,20 +91,47 @@ pub fn cmd_cleanup(args: &CleanupArgs, err: &Stderr) -> Result<(), CliError> {
     outcome(&report, err)
 }
 
-/// Progress lines on stderr for long work (a thousand runs and more): rewritten in place on a
-/// terminal, one line per thousand otherwise; none with `-q`.
+/// Progress on stderr for long work (a thousand runs and more): on a terminal one status line
+/// per phase, rewritten in place with the count and the elapsed time
+/// (`cleanup: reading runs 3000/10000 · 0:04`); elsewhere a plain line per thousand; nothing
+/// with `-q`. The same rules as every progress display (`ProgressMode`).
 pub(crate) fn progress_printer(err: &Stderr) -> impl FnMut(&str, usize, usize) + '_ {
-    let tty = std::io::stderr().is_terminal();
-    move |what: &str, done: usize, total: usize| {
-        if total < 1000 {
-            return;
-        }
-        if tty {
+    let mode = ProgressMode::detect(err);
+    let started = std::time::Instant::now();
+    move |what: &str, done: usize, total: usize| match progress_text(
+        mode,
+        what,
+        done,
+        total,
+        started.elapsed(),
+    ) {
+        Some(text) if mode == ProgressMode::Live => err.note_inline(&text),
+        Some(text) => err.note(&text),
+        None => {}
+    }
+}
+
+/// What the progress display prints for `done` of `total` in phase `what`, if anything.
+fn progress_text(
+    mode: ProgressMode,
+    what: &str,
+    done: usize,
+    total: usize,
+    elapsed: std::time::Duration,
+) -> Option<String> {
+    if total < 1000 {
+        return None;
+    }
+    match mode {
+        ProgressMode::Live => {
+            let text = status_text(&format!("cleanup: {what}"), done, total, elapsed, None, 200);
             let end = if done == total { "\n" } else { "" };
-            err.note_inline(&format!("\rcleanup: {what} {done}/{total}{end}"));
-        } else if done.is_multiple_of(1000) || done == total {
-            err.note(&format!("cleanup: {what} {done}/{total}"));
+            Some(format!("\r{text}{end}"))
         }
+        ProgressMode::Plain if done.is_multiple_of(1000) || done == total => {
+            Some(format!("cleanup: {what} {done}/{total}"))
+        }
+        ProgressMode::Plain | ProgressMode::Hidden => None,
     }
 }
 
@@ -245,4 +272,55 @@ pub(crate) fn print_report(out: &mut Out, report: &Report, dry_run: bool) -> std
         }
     }
     out.line(&line)
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_terminal_sees_count_and_elapsed_time_rewritten_in_place() {
+        let t = |done| {
+            progress_text(
+                ProgressMode::Live,
+                "reading runs",
+                done,
+                10_000,
+                Duration::from_secs(4),
+            )
+        };
+        assert_eq!(
+            t(3000).unwrap(),
+            "\rcleanup: reading runs 3000/10000 · 0:04"
+        );
+        assert_eq!(
+            t(10_000).unwrap(),
+            "\rcleanup: reading runs 10000/10000 · 0:04\n"
+        );
+    }
+
+    #[test]
+    fn logs_get_a_line_per_thousand_and_small_or_quiet_work_nothing() {
+        let plain = |done| {
+            progress_text(
+                ProgressMode::Plain,
+                "deleting branches",
+                done,
+                2500,
+                Duration::ZERO,
+            )
+        };
+        assert_eq!(plain(1000).unwrap(), "cleanup: deleting branches 1000/2500");
+        assert_eq!(plain(2500).unwrap(), "cleanup: deleting branches 2500/2500");
+        assert_eq!(plain(1500), None);
+        assert_eq!(
+            progress_text(ProgressMode::Live, "x", 5, 999, Duration::ZERO),
+            None
+        );
+        assert_eq!(
+            progress_text(ProgressMode::Hidden, "x", 1000, 5000, Duration::ZERO),
+            None
+        );
+    }
 }
