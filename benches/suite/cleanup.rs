@@ -16,6 +16,7 @@
 //! much as git's lock file per ref. Every side destroys its fixture, so each sample gets fresh
 //! copies.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -224,25 +225,26 @@ fn settle() {
     let _ = Command::new("sync").status();
 }
 
-fn time_cleanup(repo: &Path, runs: usize) -> Duration {
+/// Where cleanup's time went, in ms, from its own `-v` timings: reading and deciding, logging
+/// the decisions, the branch transaction, the artifact folders, and the rest (the process,
+/// the workspace status).
+type Phases = [f64; 5];
+
+fn time_cleanup(repo: &Path, runs: usize) -> (Duration, Phases) {
     settle();
     let start = Instant::now();
-    let verbose = std::env::var_os("CLEANUP_BENCH_VERBOSE").is_some();
     let out = Command::new(BIN)
-        .args([if verbose { "-v" } else { "-q" }, "cleanup"])
+        .args(["-v", "cleanup"])
         .current_dir(repo)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap();
     let took = start.elapsed();
-    if verbose {
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    if std::env::var_os("CLEANUP_BENCH_VERBOSE").is_some() {
+        eprint!("{log}");
     }
-    assert!(
-        out.status.success(),
-        "cleanup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cleanup failed: {log}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!("{runs} purged")),
@@ -250,7 +252,26 @@ fn time_cleanup(repo: &Path, runs: usize) -> Duration {
         text.lines().last().unwrap_or_default()
     );
     assert_eq!(count_refs(repo), 0);
-    took
+    let at = |what: &str| -> f64 {
+        log.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.rsplit("ms=").next())
+            .and_then(|ms| ms.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{what}` timing in cleanup's -v output"))
+    };
+    let (decided, logged) = (at("cleanup: decided"), at("execute: logged"));
+    let (branches, artifacts) = (
+        at("execute: branches deleted"),
+        at("execute: artifacts deleted"),
+    );
+    let phases = [
+        decided,
+        logged,
+        branches - logged,
+        artifacts - branches,
+        took.as_secs_f64() * 1e3 - decided - artifacts,
+    ];
+    (took, phases)
 }
 
 const DELETE_BRANCHES: &str =
@@ -273,11 +294,16 @@ fn time_baseline(repo: &Path, script: &str) -> Duration {
     took
 }
 
-pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> Vec<Row> {
+/// The rows, and a table of where cleanup's time went (medians per phase).
+pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> (Vec<Row>, String) {
     let mut rows = Vec::new();
+    let mut phases_table = String::from(
+        "| cleanup of | read and decide | log (fsync) | branch transaction (git) | artifact folders | rest |\n|---|---:|---:|---:|---:|---:|\n",
+    );
     for &runs in sizes {
         for packed in [true, false] {
             let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+            let mut phases: Vec<Phases> = Vec::new();
             let everything = format!(
                 "{DELETE_BRANCHES} && find artifacts/work -mindepth 3 -maxdepth 3 -name evidence -exec rm -rf {{}} +"
             );
@@ -293,7 +319,11 @@ pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> Vec<Row> {
                 order.rotate_left(rep % 3);
                 for side in order {
                     match side {
-                        0 => ours.push(time_cleanup(&repo, runs)),
+                        0 => {
+                            let (took, p) = time_cleanup(&repo, runs);
+                            ours.push(took);
+                            phases.push(p);
+                        }
                         1 => theirs.push(time_baseline(&base, DELETE_BRANCHES)),
                         _ => floor.push(time_baseline(&plain, &everything)),
                     }
@@ -301,6 +331,20 @@ pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> Vec<Row> {
                 let _ = std::fs::remove_dir_all(&dir);
             }
             let refs = if packed { "packed" } else { "loose" };
+            let cell = |i: usize| {
+                let mut v: Vec<f64> = phases.iter().map(|p| p[i]).collect();
+                v.sort_by(f64::total_cmp);
+                format!("{:.0} ms", v[v.len() / 2])
+            };
+            let _ = writeln!(
+                phases_table,
+                "| {runs} runs, {refs} refs | {} | {} | {} | {} | {} |",
+                cell(0),
+                cell(1),
+                cell(2),
+                cell(3),
+                cell(4)
+            );
             let ours = median(ours);
             rows.push(Row {
                 workload: format!("cleanup {runs} expired runs, {refs} refs"),
@@ -320,5 +364,5 @@ pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> Vec<Row> {
             });
         }
     }
-    rows
+    (rows, phases_table)
 }

@@ -31,6 +31,7 @@ fn main() {
     let root = tmp.path();
 
     let mut rows: Vec<Row> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     if on("plan") {
         eprintln!("plan …");
         let sizes: &[usize] = if quick { &[10_000] } else { &[10_000, 100_000] };
@@ -50,7 +51,9 @@ fn main() {
     if on("cleanup") {
         eprintln!("cleanup …");
         let sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
-        rows.extend(cleanup::measure(root, sizes, 3));
+        let (cleanup_rows, phases) = cleanup::measure(root, sizes, 3);
+        rows.extend(cleanup_rows);
+        notes.push(format!("Where cleanup's time went (medians):\n\n{phases}"));
     }
     if on("audit") {
         eprintln!("audit verify …");
@@ -75,6 +78,10 @@ fn main() {
             r.target,
             r.samples
         );
+    }
+    for n in &notes {
+        println!();
+        print!("{n}");
     }
 }
 
