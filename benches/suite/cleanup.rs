@@ -295,12 +295,12 @@ fn time_baseline(repo: &Path, script: &str) -> Duration {
 }
 
 /// The rows, and a table of where cleanup's time went (medians per phase).
-pub fn measure(root: &Path, sizes: &[usize], reps: usize) -> (Vec<Row>, String) {
+pub fn measure(root: &Path, sizes: &[(usize, usize)]) -> (Vec<Row>, String) {
     let mut rows = Vec::new();
     let mut phases_table = String::from(
         "| cleanup of | read and decide | log (fsync) | branch transaction (git) | artifact folders | rest |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    for &runs in sizes {
+    for &(runs, reps) in sizes {
         for packed in [true, false] {
             let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());
             let mut phases: Vec<Phases> = Vec::new();

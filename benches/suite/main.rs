@@ -50,8 +50,13 @@ fn main() {
     }
     if on("cleanup") {
         eprintln!("cleanup …");
-        let sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
-        let (cleanup_rows, phases) = cleanup::measure(root, sizes, 3);
+        // (runs, samples): a 10,000-run fixture takes a minute or two to build.
+        let sizes: &[(usize, usize)] = if quick {
+            &[(1_000, 3)]
+        } else {
+            &[(1_000, 5), (10_000, 3)]
+        };
+        let (cleanup_rows, phases) = cleanup::measure(root, sizes);
         rows.extend(cleanup_rows);
         notes.push(format!("Where cleanup's time went (medians):\n\n{phases}"));
     }
