@@ -198,15 +198,19 @@ fn fixture(dir: &Path, runs: usize, packed: bool) -> PathBuf {
     repo
 }
 
-/// A copy of `repo`'s `.git` (with `artifacts` too) in `to`.
-fn copy_repo(repo: &Path, to: &Path, artifacts: bool) -> PathBuf {
-    std::fs::create_dir_all(to).unwrap();
-    let mut cp = Command::new("cp");
-    cp.arg("-a").arg(repo.join(".git"));
-    if artifacts {
-        cp.arg(repo.join("artifacts"));
-    }
-    let ok = cp.arg(to).status().unwrap().success();
+/// A copy of the whole repository (work tree, `.git`, artifacts) at `to`. Every side works on
+/// such a copy, never on the fixture itself: building the fixture deletes files in the very
+/// folders the refs live in (`git pack-refs` removes the loose refs), and on this disk's ext4
+/// (no journal) creating a file next to many recently deleted ones is slow — git's lock file
+/// per ref would pay for it on one side and not on the others.
+fn copy_repo(repo: &Path, to: &Path) -> PathBuf {
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(repo)
+        .arg(to)
+        .status()
+        .unwrap()
+        .success();
     assert!(ok, "cp -a");
     to.to_path_buf()
 }
@@ -310,9 +314,10 @@ pub fn measure(root: &Path, sizes: &[(usize, usize)]) -> (Vec<Row>, String) {
             for rep in 0..reps {
                 let dir = root.join(format!("cleanup-{runs}-{packed}-{rep}"));
                 std::fs::create_dir_all(&dir).expect("mkdir");
-                let repo = fixture(&dir, runs, packed);
-                let base = copy_repo(&repo, &dir.join("baseline"), false);
-                let plain = copy_repo(&repo, &dir.join("plain"), true);
+                let fixture = fixture(&dir, runs, packed);
+                let repo = copy_repo(&fixture, &dir.join("ours"));
+                let base = copy_repo(&fixture, &dir.join("baseline"));
+                let plain = copy_repo(&fixture, &dir.join("plain"));
                 assert_eq!(count_refs(&base), runs);
                 // Rotate which side goes first, so none always meets a colder (or busier) disk.
                 let mut order = [0, 1, 2];
