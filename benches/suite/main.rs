@@ -3,7 +3,7 @@
 //! Markdown table (ratios of medians; never a pass/fail on absolute time — a shared 2-core VM
 //! is noisy).
 //!
-//!     cargo bench --bench suite                      # everything (≈ 10 minutes)
+//!     cargo bench --bench suite                      # everything (≈ 25 minutes)
 //!     cargo bench --bench suite -- checklist audit   # some workloads
 //!     MICROLOOP_BENCH_QUICK=1 cargo bench --bench suite   # smaller fixtures, a quick look
 //!
