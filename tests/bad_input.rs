@@ -824,15 +824,7 @@ fn a_missing_git_identity_refuses_the_run_before_anything_is_written() {
     repo.git(&["config", "user.useConfigOnly", "true"]);
     let before = snapshot(&repo);
     for args in [run_cmd(&imp), vec!["run", "--manual"]] {
-        let out = repo
-            .cmd(&args)
-            .env_remove("GIT_AUTHOR_NAME")
-            .env_remove("GIT_AUTHOR_EMAIL")
-            .env_remove("GIT_COMMITTER_NAME")
-            .env_remove("GIT_COMMITTER_EMAIL")
-            .env("EMAIL", "")
-            .output()
-            .unwrap();
+        let out = repo.cmd_without_identity(&args).output().unwrap();
         let r = refused(
             Run(out),
             2,

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::TestRepo;
+use common::{TestRepo, assert_valid_summary};
 use serde_json::Value;
 
 const TASKS: &str = "\
@@ -17,23 +17,6 @@ const TASKS: &str = "\
 ";
 
 const IMPL: &str = "echo \"$MICROLOOP_TASK_ID\" >> \"out-$MICROLOOP_TASK_ID.txt\"";
-
-fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary.schema.json"),
-    )
-    .unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn assert_valid(summary: &Value) {
-    let v = schema();
-    let errors: Vec<String> = v.iter_errors(summary).map(|e| e.to_string()).collect();
-    assert!(
-        errors.is_empty(),
-        "summary.json invalid: {errors:#?}\n{summary:#}"
-    );
-}
 
 fn summary_of(repo: &TestRepo) -> (Value, PathBuf) {
     let state = repo.run(&["status", "--json"]).expect(0).json();
@@ -52,7 +35,7 @@ fn successful_run_summary_is_valid_and_matches_plan_and_commits() {
     let imp = repo.script("impl.sh", IMPL);
     repo.run(&["run", "--implementer", "--", &imp]).expect(0);
     let (s, _) = summary_of(&repo);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["status"], "succeeded");
     assert_eq!(s["plan_hash"], plan["plan_hash"]);
     assert_eq!(s["seed"], 42);
@@ -94,20 +77,20 @@ fn failed_aborted_and_paused_runs_leave_valid_summaries() {
     let imp = repo.script("impl.sh", IMPL);
     repo.run(&["run", "--implementer", "--", &imp]).expect(1);
     let (s, _) = summary_of(&repo);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["status"], "failed");
     assert_eq!(s["retention"]["state"], "retained");
     assert_eq!(s["retention"]["reason"], "retained_failed");
     assert_eq!(s["tasks"][0]["status"], "failed");
     repo.run(&["abort"]).expect(0);
     let (s, _) = summary_of(&repo);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["status"], "aborted");
 
     let manual = TestRepo::with_change(TASKS);
     manual.run(&["run", "--manual"]).expect(0);
     let (s, _) = summary_of(&manual);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["status"], "paused");
     assert_eq!(s["retention"]["state"], "active");
 }

@@ -7,9 +7,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use common::{Run, TestRepo};
+use common::{Run, TestRepo, assert_valid_summary, decisions_by_run};
 use serde_json::Value;
 
 const TASKS: &str = "\
@@ -113,43 +112,12 @@ fn cleanup_json(
 ) -> BTreeMap<String, (String, String, bool)> {
     let mut all = vec!["cleanup", "--json"];
     all.extend_from_slice(args);
-    let out = repo.run(&all).expect(code).json();
-    out["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["run_id"].as_str().unwrap().to_string(),
-                (
-                    d["state"].as_str().unwrap().to_string(),
-                    d["reason"].as_str().unwrap().to_string(),
-                    d["purge"].as_bool().unwrap(),
-                ),
-            )
-        })
-        .collect()
+    decisions_by_run(&repo.run(&all).expect(code).json())
 }
 
 fn entry<'a>(m: &'a BTreeMap<String, (String, String, bool)>, run: &str) -> (&'a str, &'a str) {
     let (s, r, _) = &m[run];
     (s.as_str(), r.as_str())
-}
-
-fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary.schema.json"),
-    )
-    .unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn assert_valid(summary: &Value) {
-    let errors: Vec<String> = schema()
-        .iter_errors(summary)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{summary:#}");
 }
 
 /// Every file under `dir` (paths relative to it, links as their targets) and its bytes.
@@ -235,7 +203,7 @@ fn run_then_all_approvals_with_ttl_zero_purges_the_run() {
         .collect();
     assert_eq!(left, ["summary.json"]);
     let s = summary(&repo, &run_id);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["retention"]["state"], "purged");
     assert_eq!(s["retention"]["reason"], "auto_success_ttl");
     let roles: Vec<&str> = s["approvals"]
@@ -350,7 +318,7 @@ fn approvals_are_checked_by_role_and_by_the_checklist() {
     repo.run(&["checklist", "--for-approval"]).expect(0);
     assert!(has_ref(&repo, &branch(&run_id)));
     let s = summary(&repo, &run_id);
-    assert_valid(&s);
+    assert_valid_summary(&s);
     assert_eq!(s["retention"]["state"], "eligible");
     assert_eq!(s["approvals"].as_array().unwrap().len(), 3);
 }
@@ -708,20 +676,7 @@ fn cleanup_and_a_run_of_the_same_change_exclude_each_other() {
     let first = run(&repo);
     approve_all(&repo, &first).expect(0);
     add_task(&repo, 3);
-    let started = repo.outside().join("started");
-    let imp = repo.script(
-        "slow.sh",
-        &format!("touch '{}'; sleep 4; {IMPL}", started.display()),
-    );
-    let mut child = repo
-        .cmd(&["run", "--implementer", "--", &imp])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    while !started.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut child, _) = repo.spawn_run_started(&format!("sleep 4; {IMPL}"));
     let r = repo.run(&["cleanup"]).expect(1);
     assert!(
         r.stderr()

@@ -13,7 +13,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::TestRepo;
+use common::{TestRepo, decisions_by_run};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -159,26 +159,6 @@ fn reachable(repo: &TestRepo) -> BTreeSet<String> {
         .collect()
 }
 
-type Decided = BTreeMap<String, (String, String, bool)>;
-
-fn decisions(v: &Value) -> Decided {
-    v["decisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["run_id"].as_str().unwrap().to_string(),
-                (
-                    d["state"].as_str().unwrap().to_string(),
-                    d["reason"].as_str().unwrap().to_string(),
-                    d["purge"].as_bool().unwrap(),
-                ),
-            )
-        })
-        .collect()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
 
@@ -251,7 +231,7 @@ proptest! {
         prop_assert_eq!(&protected(&repo), &before, "--dry-run changed refs or artifacts");
         prop_assert_eq!(tree(&repo.path().join("audit")), audit_before, "--dry-run logged");
         let real = repo.run(&["cleanup", "--json", "--now", &now]).expect(0).json();
-        let (dry, real) = (decisions(&dry), decisions(&real));
+        let (dry, real) = (decisions_by_run(&dry), decisions_by_run(&real));
         prop_assert_eq!(&dry, &real);
 
         // No commit was lost.
@@ -300,7 +280,7 @@ proptest! {
         let settled = everything(&repo);
         let again = repo.run(&["cleanup", "--json", "--now", &now]).expect(0).json();
         prop_assert_eq!(everything(&repo), settled, "a second cleanup changed something");
-        for (run, (state, reason, purge)) in decisions(&again) {
+        for (run, (state, reason, purge)) in decisions_by_run(&again) {
             prop_assert!(!purge, "{run} purged twice");
             prop_assert_eq!((&state, &reason), (&real[&run].0, &real[&run].1));
         }

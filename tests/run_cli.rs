@@ -399,12 +399,7 @@ fn refuses_on_detached_head_unborn_branch_and_without_identity() {
     let anon = TestRepo::with_change(FOUR);
     anon.git(&["config", "user.useConfigOnly", "true"]);
     let out = anon
-        .cmd(&["run", "--implementer", "--", &imp])
-        .env_remove("GIT_AUTHOR_NAME")
-        .env_remove("GIT_AUTHOR_EMAIL")
-        .env_remove("GIT_COMMITTER_NAME")
-        .env_remove("GIT_COMMITTER_EMAIL")
-        .env("EMAIL", "")
+        .cmd_without_identity(&["run", "--implementer", "--", &imp])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -435,20 +430,7 @@ fn refuses_when_the_plan_has_errors_or_no_implementer() {
 #[test]
 fn a_second_run_of_the_same_change_is_locked_out() {
     let repo = TestRepo::with_change("## P\n\n- [ ] T001 slow\n");
-    let started = repo.outside().join("started");
-    let imp = repo.script(
-        "slow.sh",
-        &format!("touch '{}'; sleep 5", started.display()),
-    );
-    let mut first = repo
-        .cmd(&["run", "--implementer", "--", &imp])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    while !started.exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut first, imp) = repo.spawn_run_started("sleep 5");
     let r = repo.run(&["run", "--implementer", "--", &imp]).expect(2);
     assert!(
         r.stderr().contains("another git-microloop process"),

@@ -199,6 +199,82 @@ impl TestRepo {
     pub fn run(&self, args: &[&str]) -> Run {
         Run(self.cmd(args).output().expect("run git-microloop"))
     }
+
+    /// `git-microloop <args>` with no git identity anywhere (set `user.useConfigOnly` too).
+    pub fn cmd_without_identity(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cmd(args);
+        for var in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("EMAIL", "");
+        cmd
+    }
+
+    /// Start `run` with an implementer script that touches a file, then runs `then` (a
+    /// `sleep`, say), and return (the process, the script) once the implementer has started:
+    /// the run holds its lock.
+    pub fn spawn_run_started(&self, then: &str) -> (std::process::Child, String) {
+        let started = self.outside().join("started");
+        let _ = std::fs::remove_file(&started);
+        let imp = self.script("slow.sh", &format!("touch '{}'; {then}", started.display()));
+        let child = self
+            .cmd(&["run", "--implementer", "--", &imp])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn git-microloop run");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !started.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the implementer never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        (child, imp)
+    }
+}
+
+/// Assert that `summary` is valid against `docs/summary.schema.json`.
+pub fn assert_valid_summary(summary: &serde_json::Value) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary.schema.json"),
+    )
+    .expect("read the schema");
+    let schema = jsonschema::validator_for(&serde_json::from_str(&text).expect("schema JSON"))
+        .expect("a valid schema");
+    let errors: Vec<String> = schema.iter_errors(summary).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "summary.json invalid: {errors:#?}\n{summary:#}"
+    );
+}
+
+/// `cleanup --json`'s decisions by run id: (state, reason, purge).
+pub fn decisions_by_run(
+    v: &serde_json::Value,
+) -> std::collections::BTreeMap<String, (String, String, bool)> {
+    v["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().expect(k).to_string();
+            (
+                s("run_id"),
+                (
+                    s("state"),
+                    s("reason"),
+                    d["purge"].as_bool().expect("purge"),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A finished process with helpers for asserting on it.
