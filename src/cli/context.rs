@@ -6,6 +6,7 @@ use crate::change::resolve_change;
 use crate::config::{Config, load_config};
 use crate::git::Repo;
 use crate::ids::ChangeId;
+use crate::run::state::sorted_dir_names;
 
 use super::error::CliError;
 
@@ -32,7 +33,8 @@ impl Workspace {
     /// The change from `--change`, the branch name, or the only change folder.
     pub fn change(&self, explicit: Option<&str>) -> Result<ChangeId, CliError> {
         let head = self.repo.head()?;
-        let folders = list_dirs(&self.repo.workdir().join(self.config.paths.changes.as_str()));
+        let folders =
+            sorted_dir_names(&self.repo.workdir().join(self.config.paths.changes.as_str()));
         Ok(resolve_change(
             explicit,
             head.branch_name(),
@@ -52,16 +54,4 @@ impl Workspace {
     pub fn local_path(&self, rel: &str) -> PathBuf {
         self.repo.main_root().join(rel)
     }
-}
-
-/// Names of the sub-folders of `dir` (none if it does not exist or cannot be read).
-fn list_dirs(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect()
 }

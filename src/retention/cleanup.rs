@@ -14,7 +14,7 @@ use super::gather::{GitReach, RUN_REFS, gather, known_changes};
 use super::ledger::{Ledger, read_into};
 use super::policy::Policy;
 use super::review;
-use crate::audit::{Tampering, log_name_of, verify};
+use crate::audit::{Tampering, log_name_of, verify_source};
 use crate::config::Config;
 use crate::git::{GitError, Repo};
 use crate::ids::ChangeId;
@@ -61,14 +61,14 @@ pub struct Report {
 /// torn last line (a crash mid-append) is tolerated — the next append repairs it; any other
 /// break refuses.
 pub fn load_ledger(repo: &Repo, config: &Config) -> Result<Ledger, CleanupError> {
-    let log = repo.main_root().join(config.paths.retention_audit.as_str());
+    let log = retention_log_path(repo, config);
     let queue = review::queue_path(&log);
     let mut ledger = Ledger::new();
     for (path, name) in [
         (log.clone(), log_name_of(&log)),
         (queue, review::QUEUE_LOG.to_string()),
     ] {
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_shared(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
@@ -78,9 +78,12 @@ pub fn load_ledger(repo: &Repo, config: &Config) -> Result<Ledger, CleanupError>
                 });
             }
         };
-        let report = verify(&path, &name).map_err(|e| CleanupError::Read {
-            path: path.clone(),
-            detail: e.to_string(),
+        // The chain is checked over the very bytes that are folded: one read, no gap between.
+        let report = verify_source(std::io::Cursor::new(&bytes), &name, &[]).map_err(|e| {
+            CleanupError::Read {
+                path: path.clone(),
+                detail: e.to_string(),
+            }
         })?;
         if let Some(f) = report.failure.filter(|f| f.kind != Tampering::Torn) {
             return Err(CleanupError::Tampered {
@@ -91,6 +94,19 @@ pub fn load_ledger(repo: &Repo, config: &Config) -> Result<Ledger, CleanupError>
         read_into(&mut ledger, &bytes);
     }
     Ok(ledger)
+}
+
+/// The whole file, read under a shared lock (as `audit verify` reads) so that an append in
+/// progress is not mistaken for a torn line.
+fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    match file.lock_shared() {
+        Err(e) if e.kind() != std::io::ErrorKind::Unsupported => return Err(e),
+        _ => {}
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decide (and unless `dry_run`, apply) retention for the runs in scope. `progress` hears of
@@ -126,17 +142,19 @@ pub fn cleanup(
             }
         }
     }
+    // Every ref outside the run namespace: the keepers of run tips, and what reachability hides.
+    let outside = repo.refs_outside(RUN_REFS)?;
     let facts = gather(
         repo,
         config,
-        &layout,
         &changes,
         &busy,
+        &outside,
         ledger,
         |n, total| progress("reading runs", n, total),
     )?;
     phase("gathered the runs");
-    let hide: Vec<git2::Oid> = repo.refs_outside(RUN_REFS)?.iter().map(|r| r.oid).collect();
+    let hide: Vec<git2::Oid> = outside.iter().map(|r| r.oid).collect();
     let reach = GitReach { repo, hide };
     let all = decide(&facts, policy, opts.now, &reach);
     phase("decided");

@@ -215,10 +215,8 @@ pub fn decide(
     // Newest first: by start time (run ids have one-second resolution), then run id.
     let started = |i: usize| runs[i].summary.get().and_then(|s| parse_ts(&s.started_at));
     for list in by_change.values_mut() {
-        list.sort_by(|a, b| {
-            started(b.index)
-                .cmp(&started(a.index))
-                .then_with(|| runs[b.index].run_id.cmp(&runs[a.index].run_id))
+        list.sort_by_cached_key(|c| {
+            std::cmp::Reverse((started(c.index), runs[c.index].run_id.clone()))
         });
         kept_last.extend(list.iter().take(policy.keep_last as usize).map(|c| c.index));
     }

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::cleanup::retention_log_path;
 use super::decide::{Decision, State};
 use super::facts::RunFacts;
 use super::gather::artifacts_dir;
@@ -77,9 +78,7 @@ pub enum ExecError {
 
 impl Executor<'_> {
     fn retention_log(&self) -> PathBuf {
-        self.repo
-            .main_root()
-            .join(self.config.paths.retention_audit.as_str())
+        retention_log_path(self.repo, self.config)
     }
 
     /// Carry out `decisions` (those to act on; each has its facts in `facts`).
@@ -601,17 +600,7 @@ pub fn retention_of(d: &Decision, f: &RunFacts, now: Timestamp) -> Retention {
 
 /// summary.json's `approvals`: the log's, in order.
 pub fn approvals_of(f: &RunFacts) -> Vec<Approval> {
-    f.ledger
-        .approvals
-        .iter()
-        .map(|a| Approval {
-            role: a.role.clone(),
-            by: a.by.clone(),
-            at: a.at.clone(),
-            note: a.note.clone(),
-            decision: Some(a.verdict.as_str().to_string()),
-        })
-        .collect()
+    f.ledger.approvals.iter().map(Approval::from).collect()
 }
 
 /// Empty the run's folder (but `summary.json` with `keep`), then remove it unless `keep`. A

@@ -10,7 +10,7 @@ use super::facts::{ArtifactFacts, BranchFacts, RunFacts, SummaryFacts, TipTraile
 use super::ledger::Ledger;
 use crate::config::Config;
 use crate::evidence::summary::Summary;
-use crate::git::{GitCli, GitError, Repo};
+use crate::git::{GitCli, GitError, RefTip, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::run::Layout;
 
@@ -86,12 +86,13 @@ fn dir_names(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
 pub fn gather(
     repo: &Repo,
     config: &Config,
-    layout: &Layout,
     changes: &BTreeSet<ChangeId>,
     busy: &BTreeSet<ChangeId>,
+    outside: &[RefTip],
     mut ledger: Ledger,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<RunFacts>, GitError> {
+    let layout = &Layout::new(repo.common_dir());
     let started = std::time::Instant::now();
     let phase = |what: &str| {
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "gather: {what}");
@@ -115,9 +116,8 @@ pub fn gather(
         t.dedup();
         t
     };
-    let outside = repo.refs_outside(RUN_REFS)?;
     phase("listed branches and worktrees");
-    let keepers = repo.keepers(&tips, &outside)?;
+    let keepers = repo.keepers(&tips, outside)?;
     phase("found the refs that keep the tips");
 
     let mut keys: BTreeSet<(ChangeId, String)> = branches.keys().cloned().collect();

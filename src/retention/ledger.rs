@@ -58,6 +58,19 @@ pub struct ApprovalRecord {
     pub verdict: Verdict,
 }
 
+/// summary.json's form of a logged approval.
+impl From<&ApprovalRecord> for crate::evidence::summary::Approval {
+    fn from(a: &ApprovalRecord) -> Self {
+        crate::evidence::summary::Approval {
+            role: a.role.clone(),
+            by: a.by.clone(),
+            at: a.at.clone(),
+            note: a.note.clone(),
+            decision: Some(a.verdict.as_str().to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkerRecord {
     pub reason: String,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::cleanup::{CleanupError, load_ledger};
+use super::cleanup::{CleanupError, load_ledger, retention_log_path};
 use super::gather::{RUN_REFS, artifacts_dir, parse_run_ref};
 use super::ledger::{
     APPROVED, ApprovalRecord, MARKER_RELEASED, MARKER_SET, MarkerRecord, RunLedger, Verdict,
@@ -102,11 +102,8 @@ pub fn locate(
         };
         return known_runs(repo, config, &layout, &one)
             .into_iter()
-            .max_by(|(c1, r1), (c2, r2)| {
-                started(c1, r1)
-                    .cmp(&started(c2, r2))
-                    .then_with(|| r1.cmp(r2))
-            })
+            // Each summary is read once, not once per comparison.
+            .max_by_key(|(c, r)| (started(c, r), r.clone()))
             .map(|(change, run)| RunRef { change, run })
             .ok_or_else(|| {
                 refused(
@@ -178,7 +175,7 @@ fn append(
     fields: serde_json::Value,
     ts: &str,
 ) -> Result<(), RecordError> {
-    let path = repo.main_root().join(config.paths.retention_audit.as_str());
+    let path = retention_log_path(repo, config);
     let name = log_name_of(&path);
     AuditLog::open(&path, &name)
         .and_then(|mut l| l.append(event, fields, ts))
@@ -336,17 +333,7 @@ pub fn approve(
         note: note.map(str::to_string),
         verdict,
     });
-    summary.approvals = led
-        .approvals
-        .iter()
-        .map(|a| Approval {
-            role: a.role.clone(),
-            by: a.by.clone(),
-            at: a.at.clone(),
-            note: a.note.clone(),
-            decision: Some(a.verdict.as_str().to_string()),
-        })
-        .collect();
+    summary.approvals = led.approvals.iter().map(Approval::from).collect();
     save(&path, &summary)?;
     let missing_after = missing(policy, &led);
     let completes = match verdict {

@@ -285,7 +285,8 @@ impl Layout {
     }
 }
 
-fn sorted_dir_names(dir: &Path) -> Vec<String> {
+/// Names of the sub-folders of `dir` that are UTF-8 (none if it cannot be read), sorted.
+pub(crate) fn sorted_dir_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)

@@ -20,6 +20,7 @@ use crate::init::{
     Action, FIRST_CHANGE, Layout, Step, decide, detect_layout, gitignore_entries, gitignore_step,
     layout_config, targets,
 };
+use crate::run::state::sorted_dir_names;
 use crate::store::write_atomic_mode;
 
 /// Set up git-microloop in this repository: a commented .microloop.toml, a change folder with
@@ -71,7 +72,7 @@ pub fn cmd_init(args: &InitArgs, err: &Stderr) -> Result<(), CliError> {
     let root = repo.workdir().to_path_buf();
     let layout = detect_layout(
         root.join(".specify").is_dir(),
-        &dir_names(&root.join("specs")),
+        &sorted_dir_names(&root.join("specs")),
     );
     let has_config = std::fs::symlink_metadata(root.join(CONFIG_FILE)).is_ok();
     // An existing config decides where things go; otherwise the one we are about to write.
@@ -188,7 +189,7 @@ fn pick_change(
             });
     }
     let head = repo.head()?;
-    let folders = dir_names(&root.join(config.paths.changes.as_str()));
+    let folders = sorted_dir_names(&root.join(config.paths.changes.as_str()));
     match resolve_change(None, head.branch_name(), &folders, pattern) {
         Ok(c) => Ok((Some(c), None)),
         Err(e) => {
@@ -312,18 +313,4 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, CliError> {
             .cause(e.to_string())
             .hint("check the file's permissions")),
     }
-}
-
-/// Names of the sub-folders of `dir` (none if it does not exist or cannot be read), sorted.
-fn dir_names(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names
 }
