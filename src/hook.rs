@@ -127,13 +127,18 @@ pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, HookError> {
     Ok(repo.workdir().join(text.trim_end_matches(['\n', '\r'])))
 }
 
+/// Whether `dir` already holds a chained hook — anything at its name, a dangling link too (a
+/// rename onto it would replace it).
+pub fn chain_slot_taken(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(CHAINED_NAME)).is_ok()
+}
+
 /// Install the pre-push hook into `dir`.
 pub fn install_pre_push(dir: &Path, mode: Mode) -> Result<Installed, HookError> {
     let path = dir.join("pre-push");
     let content = read_hook(&path)?;
     let chained = dir.join(CHAINED_NAME);
-    let slot_taken = fs::symlink_metadata(&chained).is_ok();
-    let action = decide(classify(content.as_deref()), mode, slot_taken);
+    let action = decide(classify(content.as_deref()), mode, chain_slot_taken(dir));
     let io_err = |what, path: &Path| {
         let path = path.to_path_buf();
         move |source| HookError::Io { what, path, source }

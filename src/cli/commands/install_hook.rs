@@ -5,7 +5,7 @@ use clap::Args;
 use crate::cli::error::CliError;
 use crate::cli::output::{Out, Stderr};
 use crate::git::Repo;
-use crate::hook::{Action, CHAINED_NAME, Mode, hooks_dir, install_pre_push};
+use crate::hook::{Action, CHAINED_NAME, Mode, chain_slot_taken, hooks_dir, install_pre_push};
 
 /// Install the pre-push hook that runs `git microloop checklist` on every push (honours
 /// `core.hooksPath`). An existing pre-push hook is never overwritten silently.
@@ -60,14 +60,13 @@ pub fn cmd_install_hook(args: &InstallHookArgs, _err: &Stderr) -> Result<(), Cli
         ),
         Action::Refused => {
             out.flush()?;
-            let chained = dir.join(CHAINED_NAME);
             let mut e = CliError::not_ok(format!(
                 "{path} is someone else's pre-push hook; left it as it is"
             ));
-            if chained.exists() {
+            if chain_slot_taken(&dir) {
                 e = e.cause(format!(
                     "{} already holds a chained hook, so --chain cannot keep this one too",
-                    chained.display()
+                    dir.join(CHAINED_NAME).display()
                 ));
             } else {
                 e = e.hint("keep it and run it before ours: git microloop install-hook --chain");
