@@ -4,9 +4,12 @@ use jiff::Timestamp;
 
 /// Now, as RFC 3339 UTC with millisecond precision (`2026-11-24T10:15:00.123Z`).
 pub fn now_rfc3339() -> String {
-    Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    fmt_rfc3339(Timestamp::now())
+}
+
+/// `t` as the audit logs and summaries record times: RFC 3339, UTC, milliseconds.
+pub fn fmt_rfc3339(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// Now, compact for run ids (`20261124T101500Z`).
@@ -28,5 +31,6 @@ pub fn run_suffix() -> u16 {
 
 /// Now, as a timestamp with millisecond precision (what the audit logs record).
 pub fn now() -> Timestamp {
-    now_rfc3339().parse().unwrap_or_else(|_| Timestamp::now())
+    let t = Timestamp::now();
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }

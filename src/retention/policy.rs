@@ -85,7 +85,7 @@ pub fn parse_ts(s: &str) -> Option<jiff::Timestamp> {
 
 /// RFC 3339 UTC with milliseconds, as the audit logs write times (`2026-11-24T10:15:00.000Z`).
 pub fn fmt_ts(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::clock::fmt_rfc3339(t)
 }
 
 /// `--now` and `--until`: RFC 3339 (`2026-12-31T18:00:00Z`, offsets allowed) or a date

@@ -15,7 +15,7 @@ use crate::config::Role;
 use crate::ids::ChangeId;
 use crate::retention::gather::known_changes;
 use crate::retention::ledger::{Ledger, Verdict};
-use crate::retention::policy::parse_ts;
+use crate::retention::policy::fmt_ts;
 use crate::retention::record::{self, RecordError, RunRef, default_actor, locate};
 use crate::retention::{Options, Policy, cleanup};
 use crate::run::Layout;
@@ -136,7 +136,8 @@ pub fn cmd_approve(args: &ApproveArgs, err: &Stderr) -> Result<(), CliError> {
         DecisionArg::Approve => Verdict::Approve,
         DecisionArg::Close => Verdict::Close,
     };
-    let ts = clock::now_rfc3339();
+    let now = clock::now();
+    let ts = fmt_ts(now);
     let approved = record::approve(
         &ws.repo,
         &ws.config,
@@ -155,7 +156,7 @@ pub fn cmd_approve(args: &ApproveArgs, err: &Stderr) -> Result<(), CliError> {
             changes: Some(BTreeSet::from([r.change.clone()])),
             only_run: Some((r.change.to_string(), r.run.to_string())),
             dry_run: false,
-            now: parse_ts(&approved.at).unwrap_or_else(clock::now),
+            now,
             held: vec![r.change.clone()],
         };
         let mut progress = progress_printer(err);
@@ -168,7 +169,7 @@ pub fn cmd_approve(args: &ApproveArgs, err: &Stderr) -> Result<(), CliError> {
         out.json(&json!({
             "schema_version": 1,
             "approval": approved,
-            "cleanup": report.as_ref().map(|rep| report_json(rep, &policy, parse_ts(&approved.at).unwrap_or_else(clock::now), false)),
+            "cleanup": report.as_ref().map(|rep| report_json(rep, &policy, now, false)),
         }))?;
     } else {
         let what = match verdict {
