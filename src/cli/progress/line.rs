@@ -1,28 +1,28 @@
 //! `Progress`: how long work of known size shows itself on stderr — a single status line that
 //! updates in place on a terminal, plain lines elsewhere (CI logs, pipes), nothing with `-q`.
 //!
-//! Usage (a command that deletes run branches, say):
+//! Usage (a run's tasks, say):
 //!
 //! ```no_run
 //! # use git_microloop::cli::output::Stderr;
 //! # use git_microloop::cli::progress::Progress;
 //! # let err = Stderr::new(false);
-//! # let branches = vec!["microloop/CH-001/run-1".to_string()];
-//! let progress = Progress::new(&err, "cleanup", branches.len());
-//! for b in &branches {
-//!     progress.working_on(b);                 // the status line names it (terminal only)
-//!     // … delete it …
-//!     progress.tick(&format!("deleted {b}")); // a permanent line "cleanup [1/3] deleted …"
+//! # let tasks = vec!["T001 Create the model".to_string()];
+//! let progress = Progress::new(&err, "run", tasks.len());
+//! for (n, t) in tasks.iter().enumerate() {
+//!     progress.working_on(t);               // the status line names it (terminal only)
+//!     // … do it …
+//!     progress.set_done(n + 1);
+//!     progress.println(&format!("{t}: done")); // a permanent line, above the status line
 //! }
 //! progress.finish(); // the status line is cleared (dropping the Progress does it too)
 //! ```
 //!
 //! - `working_on(item)`: the item now in hand (number done + 1). Terminal only: the status line
-//!   shows `cleanup 2/3 · 0:04 · <item>`, the elapsed time counting up every second.
-//! - `tick(msg)`: one item done; prints `label [n/N] msg` everywhere (but `-q`).
-//! - `println(line)`: any other permanent line (a warning, a note), printed above the status
+//!   shows `run 2/3 · 0:04 · <item>`, the elapsed time counting up every second.
+//! - `set_done(n)`: items done so far (also when work resumes part-way, a continued run).
+//! - `println(line)`: a permanent line (a task's result, a warning), printed above the status
 //!   line so the two never mix.
-//! - `set_done(n)`: when work resumes part-way (a continued run).
 //!
 //! The status line is written with carriage returns and spaces only — no escape sequences — so
 //! it is safe under `NO_COLOR`. It is used only when stderr is a terminal whose `TERM` is not
@@ -120,24 +120,11 @@ impl Progress {
         Progress { shared, ticker }
     }
 
-    pub fn mode(&self) -> Mode {
-        self.lock().mode
-    }
-
     /// The item now in hand.
     pub fn working_on(&self, item: &str) {
         let mut s = self.lock();
         s.item = Some((item.to_string(), Instant::now()));
         s.redraw();
-    }
-
-    /// One item done, with a permanent line `label [n/N] msg`.
-    pub fn tick(&self, msg: &str) {
-        let mut s = self.lock();
-        s.done += 1;
-        s.item = None;
-        let line = format!("{} [{}/{}] {msg}", s.label, s.done, s.total);
-        s.println(&line);
     }
 
     /// Items done so far (work resumed part-way, or counted by the caller). When the count
