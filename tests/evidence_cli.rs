@@ -112,6 +112,66 @@ fn show_reads_the_evidence_of_latest_or_a_prefix() {
     repo.run(&["show", "run-nope"]).expect(2);
 }
 
+/// `latest` is the run that started last, and every command agrees on it — even when run ids
+/// (which carry the start only to the second, then a random suffix) sort the other way.
+#[test]
+fn every_command_means_the_same_run_by_latest() {
+    let repo = TestRepo::with_change(TASKS);
+    repo.write(
+        ".microloop.toml",
+        "[retention]\nsuccess_ttl = \"7d\"\nrequired_approvals = [\"PM\"]\n",
+    );
+    repo.commit_all("policy");
+    repo.run(&["run", "--manual"]).expect(0);
+    let first = repo.run(&["status", "--json"]).expect(0).json()["runs"][0].clone();
+    repo.run(&["abort"]).expect(0);
+    let imp = repo.script("impl.sh", IMPL);
+    repo.run(&["run", "--implementer", "--", &imp]).expect(0);
+    let second = repo.run(&["status", "--json"]).expect(0).json()["runs"][0].clone();
+    let (a, b) = (
+        first["run_id"].as_str().unwrap(),
+        second["run_id"].as_str().unwrap(),
+    );
+    // The two usually start within one second: their ids then sort by the random suffix,
+    // either way round, but the run that started last is still the latest.
+    assert_eq!(
+        repo.run(&["show", "--json"]).expect(0).json()["summary"]["run_id"],
+        b
+    );
+    assert_eq!(
+        repo.run(&["status", "--json"]).expect(0).json()["runs"][0]["run_id"],
+        b
+    );
+
+    // Now say the aborted run started later: its run state and summary both record it.
+    let later = "2099-01-01T00:00:00.000Z";
+    let state = repo
+        .path()
+        .join(".git/microloop/changes")
+        .join(first["change"].as_str().unwrap())
+        .join("runs")
+        .join(a)
+        .join("state.json");
+    let summary = PathBuf::from(first["artifacts"].as_str().unwrap()).join("summary.json");
+    for file in [&state, &summary] {
+        let mut v: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        v["started_at"] = later.into();
+        std::fs::write(file, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    }
+    let shown = repo.run(&["show", "--json"]).expect(0).json();
+    assert_eq!(shown["summary"]["run_id"], a);
+    let status = repo.run(&["status", "--json"]).expect(0).json();
+    assert_eq!(status["runs"][0]["run_id"], a);
+    let marked = repo
+        .run(&["retain", "latest", "--reason", "hold", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(marked["run_id"], a);
+    // An aborted run is not approved for purge: the refusal names the same run.
+    let refused = repo.run(&["approve", "latest", "--role", "PM"]).expect(2);
+    assert!(refused.stderr().contains(a), "{}", refused.stderr());
+}
+
 #[test]
 fn notifier_hears_results_and_its_failures_never_fail_the_run() {
     let repo = TestRepo::with_change(TASKS);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::TestRepo;
@@ -739,6 +739,72 @@ fn evidence_records_files_lines_and_the_diff() {
     let commit = ev["commit"].as_str().unwrap();
     let git_files = repo.git(&["diff-tree", "--no-commit-id", "--name-only", "-r", commit]);
     assert_eq!(git_files.lines().count(), files.len());
+}
+
+/// Processes (other than zombies) whose working directory is `dir`.
+fn processes_in(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        });
+        if !zombie && std::fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c == dir) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The start gate: git-microloop killed after an implementer was spawned but before its process
+/// group was recorded leaves nothing running — the implementer never starts — and `continue`
+/// runs the task once.
+#[test]
+fn a_crash_at_an_implementers_start_leaves_nothing_running() {
+    let repo = TestRepo::with_change(FOUR);
+    let base = repo.rev("HEAD");
+    let started = repo.outside().join("started.log");
+    let imp = repo.script(
+        "impl.sh",
+        &format!(
+            "echo \"$MICROLOOP_TASK_ID\" >> '{}'\n{WRITE_TASK_FILE}",
+            started.display()
+        ),
+    );
+    let out = repo
+        .cmd(&["run", "--implementer", "--", &imp])
+        .env("MICROLOOP_FAULT", "spawned:T002")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(9), "the fault point did not fire");
+    let state = run_state(&repo);
+    let worktree = PathBuf::from(state["worktree"].as_str().unwrap());
+    // The child waiting at the gate sees the end of the pipe and exits without running.
+    let mut left = processes_in(&worktree);
+    for _ in 0..100 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        left = processes_in(&worktree);
+    }
+    assert!(left.is_empty(), "still running in the worktree: {left:?}");
+    let ran = std::fs::read_to_string(&started).unwrap_or_default();
+    assert!(!ran.contains("T002"), "the implementer started: {ran}");
+
+    repo.run(&["continue"]).expect(0);
+    let ran = std::fs::read_to_string(&started).unwrap();
+    assert_eq!(ran.lines().filter(|l| *l == "T002").count(), 1, "{ran}");
+    let mut tasks = logged_tasks(&repo, &base);
+    tasks.sort();
+    assert_eq!(tasks, ["T001", "T002", "T003", "T004"]);
+    repo.run(&["audit", "verify"]).expect(0);
 }
 
 #[test]

@@ -304,6 +304,13 @@ pub fn measure(root: &Path, sizes: &[(usize, usize)]) -> (Vec<Row>, String) {
     let mut phases_table = String::from(
         "| cleanup of | read and decide | log (fsync) | branch transaction (git) | artifact folders | rest |\n|---|---:|---:|---:|---:|---:|\n",
     );
+    // To look at one side by hand: build the fixture where this says, and stop.
+    if let Some(at) = std::env::var_os("CLEANUP_BENCH_FIXTURE") {
+        let (runs, _) = sizes[0];
+        let repo = fixture(Path::new(&at), runs, true);
+        eprintln!("fixture with {runs} runs, packed refs: {}", repo.display());
+        return (rows, phases_table);
+    }
     for &(runs, reps) in sizes {
         for packed in [true, false] {
             let (mut ours, mut theirs, mut floor) = (Vec::new(), Vec::new(), Vec::new());

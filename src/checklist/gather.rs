@@ -17,6 +17,7 @@ use crate::ids::ChangeId;
 use crate::plan::{Plan, Strategy};
 use crate::planning::{TasksSource, plan_change};
 use crate::run::Layout;
+use crate::run::locate::artifacts_dir;
 use crate::tasks::{self, Task};
 
 #[derive(Debug, Error)]
@@ -260,11 +261,7 @@ fn summary_facts(
     };
     // Where the configuration puts it; the run's state (a larger file) only when the
     // configuration has moved the artifacts folder since the run.
-    let mut path = repo
-        .main_root()
-        .join(config.paths.artifacts.for_change(change))
-        .join(run.as_str())
-        .join("summary.json");
+    let mut path = artifacts_dir(repo, config, change, run.as_str()).join("summary.json");
     if !path.exists() {
         let Ok(state) = Layout::new(repo.common_dir()).load(change, &run) else {
             return Local::Absent(format!("no local record of {run_id}"));

@@ -1,11 +1,16 @@
 //! What most commands need first: the repository, its configuration and the change.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::change::resolve_change;
 use crate::config::{Config, load_config};
 use crate::git::Repo;
 use crate::ids::ChangeId;
+use crate::retention::gather::known_changes;
+use crate::retention::ledger::Ledger;
+use crate::run::Layout;
+use crate::run::locate::{RunRef, locate};
 use crate::run::state::sorted_dir_names;
 
 use super::error::CliError;
@@ -41,6 +46,36 @@ impl Workspace {
             &folders,
             &self.config.change.pattern,
         )?)
+    }
+
+    /// The run a `RUN` argument names: `latest` (of `--change`, else the current change) or a
+    /// unique prefix of a run id among every change's runs (of `--change` only, when given).
+    /// Every command resolves runs here, so `latest` means the same run to all of them.
+    pub fn run(&self, wanted: &str, change: Option<&str>) -> Result<RunRef, CliError> {
+        let (changes, latest_of): (BTreeSet<ChangeId>, Option<ChangeId>) = match change {
+            Some(c) => {
+                let c = self.change(Some(c))?;
+                (BTreeSet::from([c.clone()]), Some(c))
+            }
+            None => {
+                let layout = Layout::new(self.repo.common_dir());
+                let all = known_changes(&self.repo, &self.config, &layout, &Ledger::new())?;
+                let latest = if wanted == "latest" {
+                    Some(self.change(None)?)
+                } else {
+                    None
+                };
+                (all, latest)
+            }
+        };
+        locate(
+            &self.repo,
+            &self.config,
+            &changes,
+            wanted,
+            latest_of.as_ref(),
+        )
+        .map_err(|e| CliError::usage(e.message).hint(e.hint))
     }
 
     /// A path of the change's content (tasks.md, impact.md): in the current worktree, because

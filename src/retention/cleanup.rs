@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::decide::{Decision, decide};
 use super::execute::{Applied, ExecError, Executor};
 use super::facts::RunFacts;
-use super::gather::{GitReach, RUN_REFS, gather, known_changes};
+use super::gather::{GitReach, gather, known_changes};
 use super::ledger::{Ledger, read_into};
 use super::policy::Policy;
 use super::review;
@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::git::{GitError, Repo};
 use crate::ids::ChangeId;
 use crate::run::Layout;
+use crate::run::locate::RUN_REFS;
 use crate::store::{ChangeLock, LockError};
 
 #[derive(Debug, thiserror::Error)]

@@ -26,7 +26,6 @@ use serde_json::{Value, json};
 use super::cleanup::retention_log_path;
 use super::decide::{Decision, State};
 use super::facts::RunFacts;
-use super::gather::artifacts_dir;
 use super::ledger::{DECISION, NOTIFICATION_FAILED, with_run};
 use super::policy::{Policy, fmt_ts};
 use super::review;
@@ -37,6 +36,7 @@ use crate::evidence::summary::{Approval, Retention, Summary};
 use crate::git::{GitCli, RefOp, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::run::Layout;
+use crate::run::locate::artifacts_dir;
 use crate::store::write_json;
 
 /// What the executor works with.

@@ -3,7 +3,7 @@
 //! any of its traces, so one whose branch or folder is gone is still decided on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::decide::Reach;
 use super::facts::{ArtifactFacts, BranchFacts, RunFacts, SummaryFacts, TipTrailers};
@@ -13,25 +13,7 @@ use crate::evidence::summary::Summary;
 use crate::git::{GitCli, GitError, RefTip, Repo};
 use crate::ids::{ChangeId, RunId};
 use crate::run::Layout;
-
-/// Where run branches live.
-pub const RUN_REFS: &str = "refs/heads/microloop/";
-
-/// The artifact folder of a run: `<main worktree>/<paths.artifacts>/<RUN>`.
-pub fn artifacts_dir(repo: &Repo, config: &Config, change: &ChangeId, run: &str) -> PathBuf {
-    repo.main_root()
-        .join(config.paths.artifacts.for_change(change))
-        .join(run)
-}
-
-/// `refs/heads/microloop/<CH>/<RUN>` → (change, run), for well-formed names only.
-pub fn parse_run_ref(name: &str, config: &Config) -> Option<(ChangeId, RunId)> {
-    let rest = name.strip_prefix(RUN_REFS)?;
-    let (change, run) = rest.split_once('/')?;
-    let change = ChangeId::parse(change, &config.change.pattern).ok()?;
-    let run = RunId::parse(run)?;
-    Some((change, run))
-}
+use crate::run::locate::{RUN_REFS, parse_run_ref};
 
 /// Every change with a trace: run branches, run state, artifact folders, audit events.
 pub fn known_changes(

@@ -1,12 +1,9 @@
 //! Recording approvals and markers: one audit event in `audit/retention.jsonl` (fsynced), then
 //! its copy in the run's summary.json. The caller holds the change's lock.
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
 use super::cleanup::{CleanupError, load_ledger, retention_log_path};
-use super::gather::{RUN_REFS, artifacts_dir, parse_run_ref};
 use super::ledger::{
     APPROVED, ApprovalRecord, MARKER_RELEASED, MARKER_SET, MarkerRecord, RunLedger, Verdict,
     with_run,
@@ -16,8 +13,8 @@ use crate::audit::{AuditLog, log_name_of};
 use crate::config::Config;
 use crate::evidence::summary::{Approval, Summary};
 use crate::git::Repo;
-use crate::ids::{ChangeId, RunId};
 use crate::run::Layout;
+use crate::run::locate::{RunRef, artifacts_dir};
 use crate::store::write_json;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,108 +32,6 @@ fn refused(message: impl Into<String>, hint: impl Into<String>) -> RecordError {
     RecordError::Refused {
         message: message.into(),
         hint: hint.into(),
-    }
-}
-
-/// A run, resolved from `latest` or a unique prefix of its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRef {
-    pub change: ChangeId,
-    pub run: RunId,
-}
-
-/// Every run with a trace (run state, artifact folder, branch) of `changes`.
-fn known_runs(
-    repo: &Repo,
-    config: &Config,
-    layout: &Layout,
-    changes: &BTreeSet<ChangeId>,
-) -> BTreeSet<(ChangeId, RunId)> {
-    let mut out = BTreeSet::new();
-    for c in changes {
-        for r in layout.runs(c) {
-            out.insert((c.clone(), r));
-        }
-        let dir = repo.main_root().join(config.paths.artifacts.for_change(c));
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                if let Some(r) = e.file_name().to_str().and_then(RunId::parse) {
-                    out.insert((c.clone(), r));
-                }
-            }
-        }
-    }
-    if let Ok(refs) = repo.refs_under(RUN_REFS) {
-        for r in refs {
-            if let Some((c, run)) = parse_run_ref(&r.name, config)
-                && changes.contains(&c)
-            {
-                out.insert((c, run));
-            }
-        }
-    }
-    out
-}
-
-/// `latest` (the newest run of `change`) or a unique prefix of a run id among `changes`.
-pub fn locate(
-    repo: &Repo,
-    config: &Config,
-    changes: &BTreeSet<ChangeId>,
-    wanted: &str,
-    latest_of: Option<&ChangeId>,
-) -> Result<RunRef, RecordError> {
-    let layout = Layout::new(repo.common_dir());
-    if wanted == "latest" {
-        let Some(change) = latest_of else {
-            return Err(refused("`latest` needs a change", "pass --change CH-###"));
-        };
-        let one = BTreeSet::from([change.clone()]);
-        // The newest by start time (run ids have one-second resolution), then by id.
-        let started = |c: &ChangeId, r: &RunId| {
-            let path = artifacts_dir(repo, config, c, r.as_str()).join("summary.json");
-            std::fs::read(path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Summary>(&b).ok())
-                .map(|s| s.started_at)
-        };
-        return known_runs(repo, config, &layout, &one)
-            .into_iter()
-            // Each summary is read once, not once per comparison.
-            .max_by_key(|(c, r)| (started(c, r), r.clone()))
-            .map(|(change, run)| RunRef { change, run })
-            .ok_or_else(|| {
-                refused(
-                    format!("{change} has no runs"),
-                    "start one with: git microloop run",
-                )
-            });
-    }
-    let matches: Vec<(ChangeId, RunId)> = known_runs(repo, config, &layout, changes)
-        .into_iter()
-        .filter(|(_, r)| r.as_str().starts_with(wanted))
-        .collect();
-    match matches.as_slice() {
-        [(change, run)] => Ok(RunRef {
-            change: change.clone(),
-            run: run.clone(),
-        }),
-        [] => Err(refused(
-            format!("no run matches {wanted:?}"),
-            "`git microloop status` lists the runs",
-        )),
-        many => Err(refused(
-            format!(
-                "{wanted:?} matches {} runs: {}",
-                many.len(),
-                many.iter()
-                    .take(5)
-                    .map(|(_, r)| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            "give more of the run id",
-        )),
     }
 }
 

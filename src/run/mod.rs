@@ -4,6 +4,7 @@
 pub mod audit_events;
 pub mod capture;
 pub mod events;
+pub mod locate;
 pub mod message;
 pub mod notify;
 pub mod process;

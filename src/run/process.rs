@@ -3,9 +3,18 @@
 //! environment variables, git's repository variables removed, and each command in its own
 //! process group so a timeout or an interruption kills the whole tree, grandchildren included,
 //! before it is reaped.
+//!
+//! **The start gate.** A command does not start until its process group is recorded: between
+//! fork and exec the child reports its pid over a pipe and waits; the caller's `on_spawn`
+//! records the group (the run state, fsynced), and only then is the child let go. A
+//! git-microloop killed at any moment therefore leaves no command running that the next
+//! `continue` or `abort` does not know of: killed before the go, its end of the pipe closes and
+//! the waiting child exits without running anything.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,11 +72,12 @@ pub struct Finished {
 }
 
 /// Run `spec` to the end, the timeout, or until `cancel` is set. `on_spawn` receives the
-/// process group id as soon as the command runs (so the caller can record it before waiting).
+/// process group id before the command starts (the start gate, above): what it records is
+/// there before the command can do anything.
 pub fn run(
     spec: &Spec<'_>,
     cancel: &AtomicBool,
-    on_spawn: impl FnOnce(u32),
+    on_spawn: impl FnOnce(u32) + Send,
 ) -> io::Result<Finished> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty command"));
@@ -87,11 +97,38 @@ pub fn run(
     for (k, v) in spec.env {
         cmd.env(k, v);
     }
+    // Both pipes are close-on-exec: the command never sees them.
+    let (pid_r, pid_w) = io::pipe()?;
+    let (go_r, go_w) = io::pipe()?;
+    let fds = (pid_w.as_raw_fd(), go_r.as_raw_fd(), go_w.as_raw_fd());
+    // SAFETY: `gate` makes only async-signal-safe calls (close, getpid, write, read).
+    unsafe {
+        cmd.pre_exec(move || gate(fds.0, fds.1, fds.2));
+    }
     tracing::debug!(argv = ?spec.argv, cwd = %spec.cwd.display(), "starting");
     let mut wrapped = CommandWrap::from(cmd);
     wrapped.wrap(ProcessGroup::leader());
     let start = Instant::now();
-    let mut child = match wrapped.spawn() {
+    // `spawn` returns once the command has exec'd, which waits for the go: so the pid is
+    // taken, recorded and answered on another thread meanwhile.
+    let spawned = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let (mut pid_r, mut go_w) = (pid_r, go_w);
+            let mut pid = [0u8; 4];
+            if pid_r.read_exact(&mut pid).is_ok() {
+                on_spawn(u32::try_from(i32::from_ne_bytes(pid)).unwrap_or_default());
+                let _ = go_w.write_all(b"g");
+            }
+            // Dropping `go_w` without a go stops a child still waiting.
+        });
+        let spawned = wrapped.spawn();
+        // The child has its copies (or there is none): without ours, a spawn that failed
+        // before the child reported reads as the end of the pipe, and the thread ends.
+        drop(pid_w);
+        drop(go_r);
+        spawned
+    });
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
             return Ok(Finished {
@@ -100,7 +137,6 @@ pub fn run(
             });
         }
     };
-    on_spawn(child.id());
     let mut poll = Duration::from_millis(1);
     let outcome = loop {
         if let Some(status) = child.try_wait()? {
@@ -128,6 +164,40 @@ pub fn run(
         outcome,
         duration: start.elapsed(),
     })
+}
+
+/// The child's side of the start gate, between fork and exec, so only async-signal-safe calls
+/// and no allocation: report the pid, then wait for the go. The end of the pipe instead (the
+/// parent died) fails the exec: the command never runs.
+fn gate(pid_w: RawFd, go_r: RawFd, go_w: RawFd) -> io::Result<()> {
+    use nix::libc;
+    // SAFETY: the descriptors are the child's inherited copies of the pipes made above; each
+    // is closed once, and the buffers outlive the calls.
+    unsafe {
+        // The parent's end: with this copy closed, a dead parent reads as the end of the pipe.
+        libc::close(go_w);
+        let pid = libc::getpid().to_ne_bytes();
+        let wrote = libc::write(pid_w, pid.as_ptr().cast(), pid.len());
+        libc::close(pid_w);
+        if wrote != pid.len() as isize {
+            return Err(io::Error::last_os_error());
+        }
+        let mut go = 0u8;
+        loop {
+            match libc::read(go_r, (&raw mut go).cast(), 1) {
+                1 => break,
+                0 => return Err(io::Error::from_raw_os_error(libc::EPIPE)),
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        libc::close(go_r);
+    }
+    Ok(())
 }
 
 fn exit_outcome(status: std::process::ExitStatus) -> Outcome {

@@ -19,6 +19,7 @@ use thiserror::Error;
 use super::audit_events::{AuditHead, AuditSink};
 use super::capture::{Completed, QaRecord, safe_name, write_task_evidence};
 use super::events::Event;
+use super::locate;
 use super::message::{TaskMessage, Trailers, one_line};
 use super::process::{self, Outcome, Spec};
 use super::record;
@@ -288,12 +289,8 @@ pub fn start(cx: &mut Context<'_>, opts: StartOptions) -> Result<Report, RunErro
         .clamp(1, 10);
 
     let run_id = RunId::new(&clock::now_compact(), clock::run_suffix());
-    let run_branch = format!("refs/heads/microloop/{}/{}", opts.change, run_id);
-    let artifacts = cx
-        .repo
-        .main_root()
-        .join(cx.config.paths.artifacts.for_change(&opts.change))
-        .join(run_id.as_str());
+    let run_branch = locate::run_branch(&opts.change, &run_id);
+    let artifacts = locate::artifacts_dir(cx.repo, cx.config, &opts.change, run_id.as_str());
     // Every refusal above leaves the repository as it was; from here on things are written.
     local_data_usable(cx, &artifacts)?;
     check_audit(cx)?;
@@ -1423,6 +1420,8 @@ fn run_logged(
         pgid = Some(id);
         let mut s = state.clone();
         s.child_pgid = Some(id);
+        // The command waits at its start gate until this returns: killed here, it never runs.
+        crate::fault::point("spawned", s.current.as_deref().unwrap_or_default());
         // Best effort: if this save fails, a crash now leaves the command to its timeout.
         let _ = layout.save(&s);
     })

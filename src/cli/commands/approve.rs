@@ -12,13 +12,12 @@ use crate::cli::error::CliError;
 use crate::cli::output::{DIM, GOOD, Out, Stderr, paint};
 use crate::clock;
 use crate::config::Role;
-use crate::ids::ChangeId;
-use crate::retention::gather::known_changes;
-use crate::retention::ledger::{Ledger, Verdict};
+use crate::retention::ledger::Verdict;
 use crate::retention::policy::fmt_ts;
-use crate::retention::record::{self, RecordError, RunRef, default_actor, locate};
+use crate::retention::record::{self, RecordError, default_actor};
 use crate::retention::{Options, Policy, cleanup};
 use crate::run::Layout;
+use crate::run::locate::RunRef;
 use crate::store::ChangeLock;
 
 /// Record an approval of a run for the retention policy (an audit event and summary.json's
@@ -82,24 +81,8 @@ pub(crate) fn resolve(
     run: &str,
     change: Option<&str>,
 ) -> Result<(RunRef, ChangeLock), CliError> {
+    let r = ws.run(run, change)?;
     let layout = Layout::new(ws.repo.common_dir());
-    let (changes, latest_of): (BTreeSet<ChangeId>, Option<ChangeId>) = match change {
-        Some(c) => {
-            let c = ws.change(Some(c))?;
-            (BTreeSet::from([c.clone()]), Some(c))
-        }
-        None => {
-            let all = known_changes(&ws.repo, &ws.config, &layout, &Ledger::new())?;
-            let latest = if run == "latest" {
-                Some(ws.change(None)?)
-            } else {
-                None
-            };
-            (all, latest)
-        }
-    };
-    let r =
-        locate(&ws.repo, &ws.config, &changes, run, latest_of.as_ref()).map_err(record_error)?;
     let lock = ChangeLock::acquire(&layout.lock(&r.change), r.change.as_str()).map_err(|e| {
         CliError::usage(e.to_string()).hint("wait for it to finish, then try again")
     })?;

@@ -7,8 +7,10 @@ use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
-use crate::ids::ChangeId;
-use crate::run::{Layout, RunState};
+use std::path::{Path, PathBuf};
+
+use crate::run::Layout;
+use crate::run::locate::artifacts_dir;
 
 /// Show one run's evidence: tasks, commits, timings, QA results and files.
 #[derive(Debug, Args)]
@@ -30,9 +32,8 @@ pub struct ShowArgs {
 
 pub fn cmd_show(args: &ShowArgs, err: &Stderr) -> Result<(), CliError> {
     let ws = Workspace::open()?;
-    let layout = Layout::new(ws.repo.common_dir());
-    let state = find_run(&ws, &layout, &args.run, args.change.as_deref())?;
-    let path = state.artifacts.join("summary.json");
+    let evidence = evidence_dir(&ws, &args.run, args.change.as_deref(), err)?;
+    let path = evidence.join("summary.json");
     let summary: Summary = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
             CliError::usage(format!("{} is not a valid summary: {e}", path.display()))
@@ -52,7 +53,7 @@ pub fn cmd_show(args: &ShowArgs, err: &Stderr) -> Result<(), CliError> {
             "commit_problems": checks.iter().flatten().collect::<Vec<_>>(),
         }))?;
     } else {
-        print_summary(&mut out, &summary, &checks, &state)?;
+        print_summary(&mut out, &summary, &checks, &evidence)?;
     }
     out.flush()?;
     for problem in checks.iter().flatten() {
@@ -87,7 +88,7 @@ fn print_summary(
     out: &mut Out,
     s: &Summary,
     checks: &[Option<String>],
-    state: &RunState,
+    evidence: &Path,
 ) -> std::io::Result<()> {
     out.line(&format!(
         "{} {} of {} — {}",
@@ -172,57 +173,35 @@ fn print_summary(
             .as_deref()
             .map_or(String::new(), |r| format!(" ({r})"))
     ))?;
-    out.line(&format!("  evidence: {}", state.artifacts.display()))
+    out.line(&format!("  evidence: {}", evidence.display()))
 }
 
 fn short(oid: &str) -> &str {
     &oid[..oid.len().min(12)]
 }
 
-/// `latest` (of the change) or a unique prefix of a run id (of any change).
-pub fn find_run(
+/// The artifact folder of the run `wanted` names (see `Workspace::run`): where its run state
+/// says — the configuration may have moved the folder since — else where the configuration
+/// puts it.
+fn evidence_dir(
     ws: &Workspace,
-    layout: &Layout,
     wanted: &str,
     change: Option<&str>,
-) -> Result<RunState, CliError> {
-    let pattern = &ws.config.change.pattern;
-    if wanted == "latest" {
-        let change = ws.change(change)?;
-        let run = layout.runs(&change).pop().ok_or_else(|| {
-            CliError::usage(format!("{change} has no runs yet"))
-                .hint("start one with: git microloop run")
-        })?;
-        return layout
-            .load(&change, &run)
-            .map_err(|e| CliError::usage(e.to_string()));
-    }
-    let mut matches = Vec::new();
-    for c in layout.changes() {
-        let Ok(c) = ChangeId::parse(&c, pattern) else {
-            continue;
-        };
-        for r in layout.runs(&c) {
-            if r.as_str().starts_with(wanted) {
-                matches.push((c.clone(), r));
+    err: &Stderr,
+) -> Result<PathBuf, CliError> {
+    let r = ws.run(wanted, change)?;
+    match Layout::new(ws.repo.common_dir()).load(&r.change, &r.run) {
+        Ok(state) => Ok(state.artifacts),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                err.warn(&e.to_string());
             }
+            Ok(artifacts_dir(
+                &ws.repo,
+                &ws.config,
+                &r.change,
+                r.run.as_str(),
+            ))
         }
-    }
-    match matches.as_slice() {
-        [(c, r)] => layout
-            .load(c, r)
-            .map_err(|e| CliError::usage(e.to_string())),
-        [] => Err(CliError::usage(format!("no run matches {wanted:?}"))
-            .hint("`git microloop status` lists the runs")),
-        many => Err(CliError::usage(format!(
-            "{wanted:?} matches {} runs: {}",
-            many.len(),
-            many.iter()
-                .take(5)
-                .map(|(_, r)| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .hint("give more of the run id")),
     }
 }

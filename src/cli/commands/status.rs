@@ -6,6 +6,7 @@ use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, Out, Stderr, paint};
 use crate::ids::ChangeId;
+use crate::run::locate::{RunRef, by_start};
 use crate::run::{Layout, RunState};
 
 /// Show the active or latest run per change: state, tasks done, current task, logs.
@@ -40,7 +41,7 @@ pub fn cmd_status(args: &StatusArgs, err: &Stderr) -> Result<(), CliError> {
             .map_err(|e| CliError::usage(e.to_string()))?;
         let latest = match open {
             Some(s) => Some(s),
-            None => latest_run(&layout, change, err),
+            None => latest_run(&ws, &layout, change, err),
         };
         runs.extend(latest);
     }
@@ -74,9 +75,22 @@ pub fn cmd_status(args: &StatusArgs, err: &Stderr) -> Result<(), CliError> {
     Ok(())
 }
 
-fn latest_run(layout: &Layout, change: &ChangeId, err: &Stderr) -> Option<RunState> {
-    for run in layout.runs(change).into_iter().rev() {
-        match layout.load(change, &run) {
+/// The run that started last (the same `latest` as every other command's), whose state reads.
+fn latest_run(
+    ws: &Workspace,
+    layout: &Layout,
+    change: &ChangeId,
+    err: &Stderr,
+) -> Option<RunState> {
+    let runs = layout.runs(change).into_iter().map(|run| RunRef {
+        change: change.clone(),
+        run,
+    });
+    for r in by_start(&ws.repo, &ws.config, layout, runs)
+        .into_iter()
+        .rev()
+    {
+        match layout.load(change, &r.run) {
             Ok(s) => return Some(s),
             Err(e) => err.warn(&e.to_string()),
         }
