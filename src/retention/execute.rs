@@ -614,6 +614,10 @@ pub fn approvals_of(f: &RunFacts) -> Vec<Approval> {
 /// fsynced before, is the record, and a summary that lost its update to a crash is rewritten
 /// by the next cleanup.
 ///
+/// The folder is listed once, sub-folders included, and that one listing serves to find the
+/// donor file and to delete, so a bulk purge pays per run for little more than the deletions.
+/// A sub-folder that gained an entry after it was listed is listed again when it is removed.
+///
 /// Returns (something was deleted, summary.json was rewritten).
 pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Result<(bool, bool)> {
     let meta = std::fs::symlink_metadata(dir)?;
@@ -621,18 +625,21 @@ pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Res
         std::fs::remove_file(dir)?;
         return Ok((true, false));
     }
-    let target = dir.join("summary.json");
+    let top = list_tree(dir)?;
+    let is_summary = |n: &Node| n.name == "summary.json";
+    let mut donated: Option<&Path> = None;
     let mut rewrote = false;
     if let (true, Some(bytes)) = (keep, summary)
-        && std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file())
+        && top.iter().any(|n| is_summary(n) && n.ft.is_file())
     {
-        let donated = match find_donor(dir, true) {
-            Some(donor) => overwrite(&donor, bytes)
-                .and_then(|_| std::fs::rename(&donor, &target))
-                .is_ok(),
-            None => false,
-        };
-        if !donated {
+        let target = dir.join("summary.json");
+        let donor = top.iter().filter(|n| !is_summary(n)).find_map(Node::donor);
+        donated = donor.filter(|d| {
+            overwrite(d, bytes)
+                .and_then(|_| std::fs::rename(d, &target))
+                .is_ok()
+        });
+        if donated.is_none() {
             let mut tmp = tempfile::Builder::new()
                 .prefix(".microloop-")
                 .suffix(".tmp")
@@ -642,13 +649,9 @@ pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Res
         }
         rewrote = true;
     }
-    let mut any = false;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if keep && entry.file_name() == "summary.json" {
-            continue;
-        }
-        remove_entry(&entry.path(), entry.file_type()?)?;
+    let mut any = donated.is_some();
+    for node in top.iter().filter(|n| !(keep && is_summary(n))) {
+        node.remove(donated)?;
         any = true;
     }
     if !keep {
@@ -656,6 +659,68 @@ pub fn purge_dir(dir: &Path, keep: bool, summary: Option<&[u8]>) -> std::io::Res
         any = true;
     }
     Ok((any, rewrote))
+}
+
+/// An entry of a listed folder; a sub-folder holds its own entries. Links are leaves.
+struct Node {
+    path: PathBuf,
+    name: std::ffi::OsString,
+    ft: std::fs::FileType,
+    children: Vec<Node>,
+}
+
+/// `dir`'s entries and, recursively, its sub-folders' — each folder read once, no link followed.
+fn list_tree(dir: &Path) -> std::io::Result<Vec<Node>> {
+    let mut nodes = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let ft = entry.file_type()?;
+        let path = entry.path();
+        let children = if ft.is_dir() {
+            list_tree(&path)?
+        } else {
+            Vec::new()
+        };
+        nodes.push(Node {
+            path,
+            name: entry.file_name(),
+            ft,
+            children,
+        });
+    }
+    Ok(nodes)
+}
+
+impl Node {
+    /// The first plain file at or under this entry with no other hard link: writing into it
+    /// changes nothing else.
+    fn donor(&self) -> Option<&Path> {
+        use std::os::unix::fs::MetadataExt;
+        if self.ft.is_dir() {
+            return self.children.iter().find_map(Node::donor);
+        }
+        let lone = self.ft.is_file()
+            && std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file() && m.nlink() == 1);
+        lone.then_some(self.path.as_path())
+    }
+
+    /// Delete this entry (a link as a link), except `gone`: the donor, already renamed away.
+    fn remove(&self, gone: Option<&Path>) -> std::io::Result<()> {
+        if !self.ft.is_dir() {
+            if gone == Some(self.path.as_path()) {
+                return Ok(());
+            }
+            return std::fs::remove_file(&self.path);
+        }
+        for child in &self.children {
+            child.remove(gone)?;
+        }
+        match std::fs::remove_dir(&self.path) {
+            // Something was added since the listing: list it again.
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => remove_tree(&self.path),
+            done => done,
+        }
+    }
 }
 
 /// Write `bytes` over `path` in place — without truncating it first, then cutting it to length
@@ -666,25 +731,6 @@ fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
     std::io::Write::write_all(&mut f, bytes)?;
     f.set_len(bytes.len() as u64)
-}
-
-/// A plain file under `dir` with no other hard link (writing into it changes nothing else),
-/// other than the top level's summary.json.
-fn find_donor(dir: &Path, top: bool) -> Option<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let mut subdirs = Vec::new();
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            subdirs.push(entry.path());
-        } else if ft.is_file()
-            && !(top && entry.file_name() == "summary.json")
-            && entry.metadata().is_ok_and(|m| m.nlink() == 1)
-        {
-            return Some(entry.path());
-        }
-    }
-    subdirs.into_iter().find_map(|d| find_donor(&d, false))
 }
 
 /// Remove `path` and everything under it without following a single symlink: a link is
