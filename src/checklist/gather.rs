@@ -17,6 +17,7 @@ use crate::ids::ChangeId;
 use crate::plan::{Plan, Strategy};
 use crate::planning::{TasksSource, plan_change};
 use crate::run::Layout;
+use crate::run::audit_events::task_completed_records;
 use crate::run::locate::artifacts_dir;
 use crate::tasks::{self, Task};
 
@@ -344,13 +345,7 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
         let why = format!("{} not found", path.display());
         return (Local::Absent(why.clone()), Local::Absent(why));
     };
-    // Only this run's task_completed lines are parsed as JSON; the substring tests are a cheap
-    // pre-filter (the parsed fields decide).
-    let events = text
-        .lines()
-        .filter(|l| l.contains("\"task_completed\"") && l.contains(run_id))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["event"] == "task_completed" && v["run_id"] == run_id)
+    let events = task_completed_records(&text, run_id)
         .map(|v| AuditTask {
             task_id: v["task_id"].as_str().unwrap_or_default().to_string(),
             complete_fields: ["task_id", "duration_ms", "files_touched", "qa_result"]

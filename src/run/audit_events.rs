@@ -50,18 +50,25 @@ impl AuditSink for crate::audit::AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
             Err(e) => return Err(format!("reading {}: {e}", self.path().display())),
         };
-        Ok(text
-            .lines()
-            // A cheap pre-filter; the parsed fields decide.
-            .filter(|l| l.contains(TASK_COMPLETED) && l.contains(run_id))
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["event"] == TASK_COMPLETED && v["run_id"] == run_id)
+        Ok(task_completed_records(&text, run_id)
             .filter_map(|v| v["task_id"].as_str().map(str::to_string))
             .collect())
     }
 }
 
 const TASK_COMPLETED: &str = "task_completed";
+
+/// The `task_completed` records of `run_id` in an implementer audit log's text. Only those
+/// lines are parsed: the substring tests are a cheap pre-filter, the parsed fields decide.
+pub fn task_completed_records<'a>(
+    text: &'a str,
+    run_id: &'a str,
+) -> impl Iterator<Item = Value> + 'a {
+    text.lines()
+        .filter(move |l| l.contains(TASK_COMPLETED) && l.contains(run_id))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(move |v| v["event"] == TASK_COMPLETED && v["run_id"] == run_id)
+}
 
 /// A log's head after an append: anchored in summary.json and in the record commit.
 #[derive(Debug, Clone, PartialEq, Eq)]

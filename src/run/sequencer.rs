@@ -711,8 +711,6 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
             _ => {}
         }
     }
-    let found_keys: std::collections::BTreeSet<String> =
-        found.iter().map(|(k, _)| k.clone()).collect();
     for (key, commit) in found {
         let parent = parents.get(&commit).copied().unwrap_or(base);
         let title = task_of(planned, &key).map_or("", |t| t.task.title.as_str());
@@ -741,34 +739,24 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
             t.files_touched = files.clone();
             t.lines_added = diff.files.iter().map(|f| f.added as u64).sum();
             t.lines_removed = diff.files.iter().map(|f| f.removed as u64).sum();
+            // The attempt's timing is lost with the process that ran it.
+            t.duration_ms = None;
             t.finished_at.get_or_insert_with(clock::now_rfc3339);
         }
         cx.emit(Event::Note(format!(
             "{key} was already committed as {commit} before the interruption"
         )))?;
-        let commit_hex = commit.to_string();
-        if !logged.contains(&key) {
-            cx.emit(Event::TaskCompleted {
-                state,
-                key: &key,
-                commit: &commit_hex,
-                duration_ms: None,
-                files_touched: files,
-                qa_result,
-                attempts,
-            })?;
-        }
         if state.current.as_deref() == Some(key.as_str()) {
             state.current = None;
         }
     }
-    // Done in the state and in git, but the crash came before its audit record.
+    // Done in git and now in the state — found above, or saved before the crash — but without
+    // its audit record: written now, once.
     let unrecorded: Vec<TaskState> = state
         .tasks
         .iter()
         .filter(|t| t.status == TaskStatus::Done && t.commit.is_some())
-        .filter(|t| !logged.contains(&t.key))
-        .filter(|t| committed.contains_key(&t.key) && !found_keys.contains(&t.key))
+        .filter(|t| !logged.contains(&t.key) && committed.contains_key(&t.key))
         .cloned()
         .collect();
     for t in unrecorded {
