@@ -74,6 +74,19 @@ impl GitCli {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.run_accepting(args, |status| status == Some(0))
+    }
+
+    /// Run to completion; an exit status `ok` refuses is an error carrying git's stderr.
+    fn run_accepting<I, S>(
+        &self,
+        args: I,
+        ok: impl Fn(Option<i32>) -> bool,
+    ) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = self.command(args);
         let shown = format!("{cmd:?}");
         tracing::debug!(command = %shown, "git");
@@ -91,7 +104,7 @@ impl GitCli {
             stderr = %String::from_utf8_lossy(&out.stderr).trim(),
             "git finished"
         );
-        if out.status.success() {
+        if ok(out.status.code()) {
             Ok(out)
         } else {
             Err(GitError::Cli {
@@ -108,25 +121,15 @@ impl GitCli {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let mut cmd = self.command(["check-ignore", "--"]);
-        cmd.args(paths);
-        let shown = format!("{cmd:?}");
-        let out = cmd.output().map_err(|source| GitError::Spawn {
-            command: shown.clone(),
-            source,
-        })?;
+        let args = ["check-ignore", "--"]
+            .into_iter()
+            .chain(paths.iter().map(String::as_str));
         // 0: some are ignored (listed), 1: none is, anything else: an error.
-        match out.status.code() {
-            Some(0) | Some(1) => Ok(String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect()),
-            code => Err(GitError::Cli {
-                command: shown,
-                status: code,
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            }),
-        }
+        let out = self.run_accepting(args, |status| matches!(status, Some(0 | 1)))?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect())
     }
 
     /// Paths with uncommitted changes (staged, unstaged or untracked, ignored ones excluded),
