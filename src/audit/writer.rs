@@ -108,32 +108,8 @@ impl AuditLog {
             .map(|(event, fields)| line::encode_body(event, fields, ts))
             .collect::<Result<Vec<_>, _>>()?;
         let mut file = self.open_locked()?;
-        let (mut head, _) = self.prepare(&mut file, ts)?;
-        if bodies.is_empty() {
-            return Ok(head);
-        }
-        let first_seq = head.seq;
-        let mut bytes = Vec::with_capacity(bodies.iter().map(|b| b.len() + 96).sum());
-        for body in &bodies {
-            let seq = head.seq.checked_add(1).ok_or_else(|| {
-                self.tampered(0, Some(head.seq), "seq cannot grow past u64::MAX".into())
-            })?;
-            let line = line::assemble(seq, &head.hash, body)?;
-            head = Head {
-                seq,
-                hash: LineHash::of(&line),
-            };
-            bytes.extend_from_slice(&line);
-        }
-        file.write_all(&bytes)
-            .map_err(|e| self.io("append to", e))?;
-        file.sync_all().map_err(|e| self.io("sync", e))?;
-        if first_seq == 0 {
-            let dir = parent(&self.path);
-            sync_dir(dir).map_err(|e| self.io("sync the folder of", e))?;
-            sync_dir(dir.and_then(parent)).map_err(|e| self.io("sync the folder of", e))?;
-        }
-        Ok(head)
+        let (head, _) = self.prepare(&mut file, ts)?;
+        self.write_lines(&mut file, head, &bodies)
     }
 
     /// Repair a torn tail without appending anything else; `None` when there was nothing to
@@ -335,22 +311,43 @@ impl AuditLog {
 
     /// Write the line after `head` in one `write_all`, fsync, and return the new head.
     fn write_line(&self, file: &mut File, head: Head, body: &[u8]) -> Result<Head, AuditError> {
-        let seq = head.seq.checked_add(1).ok_or_else(|| {
-            self.tampered(0, Some(head.seq), "seq cannot grow past u64::MAX".into())
-        })?;
-        let bytes = line::assemble(seq, &head.hash, body)?;
+        self.write_lines(file, head, &[body])
+    }
+
+    /// Chain `bodies` onto `head` and append them with one write and one fsync (and, for the
+    /// log's first line, an fsync of its folder and the folder's parent, so the new file's
+    /// name survives a crash too). Nothing is written for no bodies.
+    fn write_lines(
+        &self,
+        file: &mut File,
+        mut head: Head,
+        bodies: &[impl AsRef<[u8]>],
+    ) -> Result<Head, AuditError> {
+        if bodies.is_empty() {
+            return Ok(head);
+        }
+        let first_seq = head.seq;
+        let mut bytes = Vec::with_capacity(bodies.iter().map(|b| b.as_ref().len() + 96).sum());
+        for body in bodies {
+            let seq = head.seq.checked_add(1).ok_or_else(|| {
+                self.tampered(0, Some(head.seq), "seq cannot grow past u64::MAX".into())
+            })?;
+            let line = line::assemble(seq, &head.hash, body.as_ref())?;
+            head = Head {
+                seq,
+                hash: LineHash::of(&line),
+            };
+            bytes.extend_from_slice(&line);
+        }
         file.write_all(&bytes)
             .map_err(|e| self.io("append to", e))?;
         file.sync_all().map_err(|e| self.io("sync", e))?;
-        if seq == 1 {
+        if first_seq == 0 {
             let dir = parent(&self.path);
             sync_dir(dir).map_err(|e| self.io("sync the folder of", e))?;
             sync_dir(dir.and_then(parent)).map_err(|e| self.io("sync the folder of", e))?;
         }
-        Ok(Head {
-            seq,
-            hash: LineHash::of(&bytes),
-        })
+        Ok(head)
     }
 
     fn io(&self, action: &'static str, source: io::Error) -> AuditError {
