@@ -38,20 +38,34 @@ fn tasks_files() -> Vec<String> {
     texts
 }
 
-/// Our own valid config files, by reader.
-fn config_files() -> Vec<(ConfigKind, String)> {
-    let template = include_str!("../templates/microloop.toml");
-    let uncommented: String = template
+const TEMPLATE: &str = include_str!("../templates/microloop.toml");
+
+/// The template with its commented-out examples switched on.
+fn template_uncommented() -> String {
+    TEMPLATE
         .lines()
         .map(|l| match l.strip_prefix("# ") {
             Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
             _ => l,
         })
         .collect::<Vec<_>>()
-        .join("\n");
+        .join("\n")
+}
+
+/// Uncommenting the template's examples gives a valid config that sets what they show.
+#[test]
+fn template_examples_are_valid_when_uncommented() {
+    let c = git_microloop::config::parse_config(&template_uncommented(), "template").unwrap();
+    assert_eq!(c.qa.len(), 1);
+    assert!(c.retention.is_some() && c.notify.is_some());
+    assert!(c.executor.command.is_some());
+}
+
+/// Our own valid config files, by reader.
+fn config_files() -> Vec<(ConfigKind, String)> {
     vec![
-        (ConfigKind::Toml, template.to_string()),
-        (ConfigKind::Toml, uncommented),
+        (ConfigKind::Toml, TEMPLATE.to_string()),
+        (ConfigKind::Toml, template_uncommented()),
         (
             ConfigKind::TestsYaml,
             "max_attempts: 3\ntests:\n  - name: unit\n    command: [pytest, -q]\n    timeout: 10m\n  \
