@@ -162,8 +162,20 @@ impl GitCli {
     /// ref, checks each against its expected commit, and only if all hold applies all of them
     /// at once; otherwise nothing changes and the error carries git's message. `--no-deref`: a
     /// symbolic ref is never followed to what it points at.
+    ///
+    /// `core.warnAmbiguousRefs=false`: git reads each expected value as a revision, and a
+    /// 40-hex revision is also looked up as a ref name — six paths tried (`<hex>`,
+    /// `refs/<hex>`, `refs/tags/<hex>`, …), each with a stat of packed-refs — only to warn
+    /// when one exists. Ours are always full object ids, so the lookup is pure cost: it made
+    /// git's transaction 1.6× slower for 1,000 deletions (12 stats per ref, on tmpfs).
     pub fn ref_transaction(&self, ops: &[RefOp]) -> Result<(), GitError> {
-        let mut cmd = self.command(["update-ref", "--stdin", "--no-deref"]);
+        let mut cmd = self.command([
+            "-c",
+            "core.warnAmbiguousRefs=false",
+            "update-ref",
+            "--stdin",
+            "--no-deref",
+        ]);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
