@@ -97,7 +97,9 @@ pub fn run(
     for (k, v) in spec.env {
         cmd.env(k, v);
     }
-    // Both pipes are close-on-exec: the command never sees them.
+    // Both pipes are close-on-exec: the command never sees them. (Commands are started one at
+    // a time: a sibling forked while another waits at its gate would hold that gate's pipe
+    // open until its own exec.)
     let (pid_r, pid_w) = io::pipe()?;
     let (go_r, go_w) = io::pipe()?;
     let fds = (pid_w.as_raw_fd(), go_r.as_raw_fd(), go_w.as_raw_fd());
