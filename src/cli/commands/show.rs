@@ -1,14 +1,14 @@
 //! `git microloop show`: one run's evidence, readable — tasks, commits, timings, QA, files —
 //! from summary.json, checked against the commits themselves.
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
 
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
-use std::path::{Path, PathBuf};
-
 use crate::run::Layout;
 use crate::run::locate::artifacts_dir;
 
