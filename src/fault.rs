@@ -2,7 +2,10 @@
 //! outside tests (then each costs one cached lookup):
 //!
 //! - `MICROLOOP_FAULT=<point>:<task>` kills git-microloop with SIGKILL at a named point for one
-//!   task (`after-commit`), the worst moment for a specific recovery path;
+//!   task (`after-commit`: the commit made, the state not yet saved; `spawned`: a command
+//!   forked and waiting at its start gate, its process group not yet recorded), the worst
+//!   moment for a specific recovery path — cleanup has `cleanup:logged` and
+//!   `cleanup:refs_deleted`;
 //! - `MICROLOOP_FAULT_AT=<N>` kills it at the N-th side-effect boundary it crosses (1-based):
 //!   before and after every atomic file write, every audit append and every `git` command.
 //!   `MICROLOOP_FAULT_TRACE=<file>` appends `N label` for every boundary crossed, so a test can
