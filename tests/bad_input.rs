@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, TestRepo};
+use common::{Run, TestRepo, task_ids_in, task_ids_log};
 
 const TASKS: &str = "\
 # Tasks: bad input
@@ -187,21 +187,6 @@ fn refused(r: Run, code: i32, parts: &[&str]) -> Run {
 
 fn run_cmd(imp: &str) -> Vec<&str> {
     vec!["run", "--implementer", "--", imp]
-}
-
-/// Task ids of the micro-task commits reachable from `rev` (oldest first).
-fn task_commits(repo: &TestRepo, rev: &str) -> Vec<String> {
-    repo.git(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        rev,
-    ])
-    .lines()
-    .map(str::trim)
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,10 +410,7 @@ fn a_1_mb_single_line_is_planned_quickly_and_run() {
 
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
-        ["T001", "T002"]
-    );
+    assert_eq!(repo.task_ids(&format!("{base}..HEAD")), ["T001", "T002"]);
     let subject = repo.git(&["log", "-1", "--format=%s", "HEAD~2"]);
     assert!(
         subject.trim_end().chars().count() <= 100,
@@ -489,7 +471,7 @@ fn duplicate_task_ids_are_kept_apart_with_a_warning() {
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
     assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
+        repo.task_ids(&format!("{base}..HEAD")),
         ["T001", "T001#2", "T002"],
         "each task exactly once, none merged or lost"
     );
@@ -979,13 +961,7 @@ fn a_shallow_clone_runs_and_a_cut_history_is_explained() {
     // A run needs only the branch's tip: it works, one commit per task.
     let base = git(&["rev-parse", "HEAD"]).trim().to_string();
     at(&run_cmd(&imp)).expect(0);
-    let log = git(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        &format!("{base}..HEAD"),
-    ]);
-    let tasks: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tasks = task_ids_in(&git(&task_ids_log(&format!("{base}..HEAD"))));
     assert_eq!(tasks, ["T001", "T002"]);
     at(&["checklist"]).expect(0);
 
@@ -1042,10 +1018,7 @@ fn a_read_only_artifacts_folder_refuses_the_run_before_anything_is_written() {
     block.lift(&folder);
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
-        ["T001", "T002"]
-    );
+    assert_eq!(repo.task_ids(&format!("{base}..HEAD")), ["T001", "T002"]);
     assert_user_work_intact(&repo);
 }
 
@@ -1099,7 +1072,7 @@ fn a_full_disk_mid_run_stops_cleanly_and_continue_loses_nothing() {
     block.lift(&run_dir);
     repo.run(&["continue"]).expect(0);
     assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
+        repo.task_ids(&format!("{base}..HEAD")),
         ["T001", "T002", "T003"]
     );
     repo.run(&["audit", "verify"]).expect(0);
@@ -1170,10 +1143,7 @@ fn a_symlinked_artifacts_folder_is_followed_only_inside_the_repository() {
     std::os::unix::fs::symlink(".store", &link).unwrap();
     let base = repo.rev("HEAD");
     repo.run(&run_cmd(&imp)).expect(0);
-    assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
-        ["T001", "T002"]
-    );
+    assert_eq!(repo.task_ids(&format!("{base}..HEAD")), ["T001", "T002"]);
     assert!(repo.path().join(".store/work/CH-001").is_dir());
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     assert_user_work_intact(&repo);
@@ -1252,10 +1222,7 @@ fn a_concurrent_second_run_is_locked_out_and_changes_nothing() {
     std::fs::write(&release, b"").unwrap();
     assert!(first.wait().unwrap().success(), "the first run failed");
 
-    assert_eq!(
-        task_commits(&repo, &format!("{base}..HEAD")),
-        ["T001", "T002"]
-    );
+    assert_eq!(repo.task_ids(&format!("{base}..HEAD")), ["T001", "T002"]);
     let runs = repo.git(&[
         "for-each-ref",
         "--format=%(refname)",

@@ -35,12 +35,7 @@ fn demo_runs_the_whole_loop_in_a_fresh_repository() {
         assert!(o.status.success());
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    let tasks = git(&[
-        "log",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        "main..change/CH-001",
-    ]);
-    let mut ids: Vec<&str> = tasks.lines().filter(|l| !l.is_empty()).collect();
+    let mut ids = common::task_ids_in(&git(&common::task_ids_log("main..change/CH-001")));
     ids.sort();
     assert_eq!(
         ids,

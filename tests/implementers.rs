@@ -21,20 +21,6 @@ const HOSTILE: &str = "\
   - Also: $(touch pwned4) && echo $((1+1)) > pwned5 'quoted' \"double\"
 ";
 
-fn task_trailers(repo: &TestRepo) -> Vec<String> {
-    repo.git(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        "main..HEAD",
-    ])
-    .lines()
-    .map(str::trim)
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect()
-}
-
 /// No `pwned*` file anywhere a shell could have created one, and the victim still there.
 fn assert_nothing_executed(repo: &TestRepo, agents: &Agents) {
     let tree = repo.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
@@ -86,7 +72,7 @@ fn claude_gets_the_prompt_as_one_argument_and_the_task_in_its_environment() {
     agents
         .run(&repo, &["run", "--implementer", "claude"])
         .expect(0);
-    assert_eq!(task_trailers(&repo), ["T001", "T002"]);
+    assert_eq!(repo.task_ids("main..HEAD"), ["T001", "T002"]);
 
     let call = agents.call("claude", "T002");
     let args = call.args();
@@ -148,7 +134,7 @@ fn codex_gets_exec_a_writable_sandbox_extra_arguments_and_the_prompt_last() {
             &["run", "--implementer", "codex", "--", "--model", "o4-mini"],
         )
         .expect(0);
-    assert_eq!(task_trailers(&repo), ["T001", "T002"]);
+    assert_eq!(repo.task_ids("main..HEAD"), ["T001", "T002"]);
     let args = agents.call("codex", "T002").args();
     assert_eq!(
         &args[..6],
@@ -174,7 +160,7 @@ fn aider_gets_the_prompt_file_and_makes_no_commits_of_its_own() {
     agents
         .run(&repo, &["run", "--implementer", "aider"])
         .expect(0);
-    assert_eq!(task_trailers(&repo), ["T001", "T002"]);
+    assert_eq!(repo.task_ids("main..HEAD"), ["T001", "T002"]);
     let call = agents.call("aider", "T002");
     let args = call.args();
     assert_eq!(args[0], "--message-file");
@@ -221,7 +207,7 @@ fn a_configured_preset_runs_its_command_with_the_task_in_its_environment() {
     let call = agents.call("fake-agent", "T001");
     assert_eq!(call.args(), ["--flag", "two words"]);
     assert_eq!(call.env("MICROLOOP_TASK_ID").as_deref(), Some("T001"));
-    assert_eq!(task_trailers(&repo), ["T001", "T002"]);
+    assert_eq!(repo.task_ids("main..HEAD"), ["T001", "T002"]);
     assert_nothing_executed(&repo, &agents);
 }
 
@@ -290,7 +276,7 @@ fn the_script_example_applies_a_prepared_patch_per_task() {
         .run(&["run", "--implementer", "script", "--max-attempts", "1"])
         .expect(1);
     assert_eq!(
-        task_trailers(&repo),
+        repo.task_ids("main..HEAD"),
         Vec::<String>::new(),
         "{}",
         out.stderr()

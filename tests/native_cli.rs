@@ -9,7 +9,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Run, TestRepo};
+use common::{Run, TestRepo, task_ids_in, task_ids_log};
 use serde_json::Value;
 
 const TASKS: &str =
@@ -73,17 +73,7 @@ impl<'a> At<'a> {
 
 /// Task ids of the micro-task commits of `range`, oldest first (read by git itself).
 fn task_commits(at: &At<'_>, range: &str) -> Vec<String> {
-    at.git_str(&[
-        "log",
-        "--reverse",
-        "--format=%(trailers:key=Microloop-Task,valueonly)",
-        range,
-    ])
-    .lines()
-    .map(str::trim)
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect()
+    task_ids_in(&at.git_str(&task_ids_log(range)))
 }
 
 /// plan, run (script implementer), status and checklist, as a user would type them at `at`;

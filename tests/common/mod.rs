@@ -128,17 +128,7 @@ impl TestRepo {
     /// Task ids of the micro-task commits of `range`, oldest first, read by git itself
     /// (`%(trailers)`).
     pub fn task_ids(&self, range: &str) -> Vec<String> {
-        self.git(&[
-            "log",
-            "--reverse",
-            "--format=%(trailers:key=Microloop-Task,valueonly)",
-            range,
-        ])
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+        task_ids_in(&self.git(&task_ids_log(range)))
     }
 
     /// `git rev-parse <rev>`.
@@ -238,6 +228,26 @@ impl TestRepo {
         }
         (child, imp)
     }
+}
+
+/// The `git log` arguments that print the task ids of `range`'s micro-task commits, oldest
+/// first, one per line — git's own trailer parsing, for a repository a `TestRepo` is not.
+pub fn task_ids_log(range: &str) -> [&str; 4] {
+    [
+        "log",
+        "--reverse",
+        "--format=%(trailers:key=Microloop-Task,valueonly)",
+        range,
+    ]
+}
+
+/// The task ids in the output of `git` with `task_ids_log`.
+pub fn task_ids_in(log: &str) -> Vec<String> {
+    log.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Assert that `summary` is valid against `docs/summary.schema.json`.
