@@ -347,26 +347,31 @@ impl TrailerCommit {
 }
 
 impl Repo {
-    /// The bytes of `path` in `commit`'s tree; `None` when the path is not there.
-    pub fn blob_at(&self, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+    /// The id of the object at `path` in `commit`'s tree; `None` when the path is not there.
+    fn object_at(&self, commit: git2::Oid, path: &str) -> Result<Option<git2::Oid>, GitError> {
         let tree = self
             .inner
             .find_commit(commit)
             .and_then(|c| c.tree())
             .context(|| format!("reading the tree of {commit}"))?;
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(e) => e,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(GitError::Git2 {
-                    context: format!("looking up {path} in {commit}"),
-                    source,
-                });
-            }
+        match tree.get_path(Path::new(path)) {
+            Ok(e) => Ok(Some(e.id())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(source) => Err(GitError::Git2 {
+                context: format!("looking up {path} in {commit}"),
+                source,
+            }),
+        }
+    }
+
+    /// The bytes of `path` in `commit`'s tree; `None` when the path is not there.
+    pub fn blob_at(&self, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let Some(id) = self.object_at(commit, path)? else {
+            return Ok(None);
         };
         let blob = self
             .inner
-            .find_blob(entry.id())
+            .find_blob(id)
             .context(|| format!("reading {path} at {commit}"))?;
         Ok(Some(blob.content().to_vec()))
     }
@@ -374,20 +379,8 @@ impl Repo {
     /// The size of the blob at `path` in `commit`'s tree, read from the object header without
     /// loading the blob; `None` when there is no such file.
     pub fn blob_size_at(&self, commit: git2::Oid, path: &str) -> Result<Option<u64>, GitError> {
-        let tree = self
-            .inner
-            .find_commit(commit)
-            .and_then(|c| c.tree())
-            .context(|| format!("reading the tree of {commit}"))?;
-        let id = match tree.get_path(Path::new(path)) {
-            Ok(e) => e.id(),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(GitError::Git2 {
-                    context: format!("looking up {path} in {commit}"),
-                    source,
-                });
-            }
+        let Some(id) = self.object_at(commit, path)? else {
+            return Ok(None);
         };
         let (size, _) = self
             .inner
