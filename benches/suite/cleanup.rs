@@ -25,25 +25,14 @@ use std::time::{Duration, Instant};
 use git_microloop::audit::{LineHash, encode_line};
 use serde_json::json;
 
-use crate::support::{BIN, Row, median};
+use crate::support::{self, BIN, Row, median};
 const CHANGES: usize = 10;
 const PLAN: &str = "sha256:9928fa03340b79694ee7814d72f84df24c00a76ebe5efa55479ece653cae6a12";
 const LONG_AGO: &str = "2026-01-01T00:00:00.000Z";
 
+/// `git -C dir args…` (pinned, must succeed), its output as text.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&support::git(dir, args).stdout).into_owned()
 }
 
 fn run_id(n: usize) -> String {
