@@ -749,12 +749,7 @@ fn processes_in(dir: &Path) -> Vec<String> {
         if !pid.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|r| r.trim_start().starts_with('Z'))
-        });
-        if !zombie && std::fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c == dir) {
+        if alive(&pid) && std::fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c == dir) {
             found.push(pid);
         }
     }
