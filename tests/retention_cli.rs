@@ -6,9 +6,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{Run, TestRepo, assert_valid_summary, decisions_by_run};
+use common::{Run, TestRepo, assert_valid_summary, cleanup_protected, decisions_by_run, file_tree};
 use serde_json::Value;
 
 const TASKS: &str = "\
@@ -120,51 +120,20 @@ fn entry<'a>(m: &'a BTreeMap<String, (String, String, bool)>, run: &str) -> (&'a
     (s.as_str(), r.as_str())
 }
 
-/// Every file under `dir` (paths relative to it, links as their targets) and its bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(root).unwrap().to_path_buf();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(&p).unwrap();
-                out.insert(rel, target.into_os_string().into_encoded_bytes());
-            } else if meta.is_dir() {
-                out.insert(rel.join(""), Vec::new());
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-/// Everything cleanup may change: refs (loose and packed), artifacts, audit logs, the plan.
+/// Everything cleanup may change: refs (loose and packed), artifacts, audit logs, the plan,
+/// worktrees.
 fn snapshot(repo: &TestRepo) -> Vec<BTreeMap<PathBuf, Vec<u8>>> {
-    let git = repo.path().join(".git");
-    let mut packed = BTreeMap::new();
-    if let Ok(b) = std::fs::read(git.join("packed-refs")) {
-        packed.insert(PathBuf::from("packed-refs"), b);
-    }
     let mut plan = BTreeMap::new();
     if let Ok(b) = std::fs::read(repo.path().join("docs/IMPLEMENTATION_PLAN.md")) {
         plan.insert(PathBuf::from("plan"), b);
     }
-    vec![
-        tree(&git.join("refs")),
-        packed,
-        tree(&repo.path().join("artifacts")),
-        tree(&repo.path().join("audit")),
+    let mut all = cleanup_protected(repo);
+    all.extend([
+        file_tree(&repo.path().join("audit")),
         plan,
-        tree(&git.join("worktrees")),
-    ]
+        file_tree(&repo.path().join(".git/worktrees")),
+    ]);
+    all
 }
 
 fn plus_days(ts: &str, days: i64) -> String {

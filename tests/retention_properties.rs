@@ -11,9 +11,9 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{TestRepo, decisions_by_run};
+use common::{TestRepo, cleanup_protected, decisions_by_run, file_tree};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -103,52 +103,9 @@ fn write_run(repo: &TestRepo, run: &str, status: &str, base: &str, head: &str, s
     .unwrap();
 }
 
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let ft = e.file_type().unwrap();
-            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-            if ft.is_symlink() {
-                out.insert(
-                    rel,
-                    std::fs::read_link(&p)
-                        .unwrap()
-                        .into_os_string()
-                        .into_encoded_bytes(),
-                );
-            } else if ft.is_dir() {
-                out.insert(rel.join(""), Vec::new());
-                stack.push(p);
-            } else {
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn protected(repo: &TestRepo) -> Vec<BTreeMap<PathBuf, Vec<u8>>> {
-    let git = repo.path().join(".git");
-    let mut packed = BTreeMap::new();
-    if let Ok(b) = std::fs::read(git.join("packed-refs")) {
-        packed.insert(PathBuf::from("packed-refs"), b);
-    }
-    vec![
-        tree(&git.join("refs")),
-        packed,
-        tree(&repo.path().join("artifacts")),
-    ]
-}
-
 fn everything(repo: &TestRepo) -> Vec<BTreeMap<PathBuf, Vec<u8>>> {
-    let mut all = protected(repo);
-    all.push(tree(&repo.path().join("audit")));
+    let mut all = cleanup_protected(repo);
+    all.push(file_tree(&repo.path().join("audit")));
     all
 }
 
@@ -225,11 +182,11 @@ proptest! {
         let now = now.to_string();
         let history = reachable(&repo);
 
-        let before = protected(&repo);
-        let audit_before = tree(&repo.path().join("audit"));
+        let before = cleanup_protected(&repo);
+        let audit_before = file_tree(&repo.path().join("audit"));
         let dry = repo.run(&["cleanup", "--dry-run", "--json", "--now", &now]).expect(0).json();
-        prop_assert_eq!(&protected(&repo), &before, "--dry-run changed refs or artifacts");
-        prop_assert_eq!(tree(&repo.path().join("audit")), audit_before, "--dry-run logged");
+        prop_assert_eq!(&cleanup_protected(&repo), &before, "--dry-run changed refs or artifacts");
+        prop_assert_eq!(file_tree(&repo.path().join("audit")), audit_before, "--dry-run logged");
         let real = repo.run(&["cleanup", "--json", "--now", &now]).expect(0).json();
         let (dry, real) = (decisions_by_run(&dry), decisions_by_run(&real));
         prop_assert_eq!(&dry, &real);

@@ -250,6 +250,48 @@ pub fn task_ids_in(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every entry under `dir` (paths relative to it; a folder with a trailing `/` and no bytes,
+/// a link as its target) and its bytes.
+pub fn file_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let ft = e.file_type().expect("file type");
+            let rel = p.strip_prefix(dir).expect("under dir").to_path_buf();
+            if ft.is_symlink() {
+                let target = std::fs::read_link(&p).expect("read link");
+                out.insert(rel, target.into_os_string().into_encoded_bytes());
+            } else if ft.is_dir() {
+                out.insert(rel.join(""), Vec::new());
+                stack.push(p);
+            } else {
+                out.insert(rel, std::fs::read(&p).expect("read file"));
+            }
+        }
+    }
+    out
+}
+
+/// What cleanup must leave alone in a dry run, byte for byte: the refs (loose and packed) and
+/// the artifacts folder.
+pub fn cleanup_protected(repo: &TestRepo) -> Vec<std::collections::BTreeMap<PathBuf, Vec<u8>>> {
+    let git = repo.path().join(".git");
+    let mut packed = std::collections::BTreeMap::new();
+    if let Ok(b) = std::fs::read(git.join("packed-refs")) {
+        packed.insert(PathBuf::from("packed-refs"), b);
+    }
+    vec![
+        file_tree(&git.join("refs")),
+        packed,
+        file_tree(&repo.path().join("artifacts")),
+    ]
+}
+
 /// Assert that `summary` is valid against `docs/summary.schema.json`.
 pub fn assert_valid_summary(summary: &serde_json::Value) {
     let text = std::fs::read_to_string(
