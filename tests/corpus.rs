@@ -5,21 +5,14 @@
 //! pasting parser output. Also: no panics and only located diagnostics on every corpus file,
 //! and property tests that `parse` never panics on arbitrary or mutated task text.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::corpus_dir;
 use git_microloop::diag::Severity;
 use git_microloop::tasks::{Status, Task, TaskList, parse};
 use proptest::prelude::*;
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/speckit-tasks");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipping corpus tests: ../shared/corpus/speckit-tasks not found");
-        None
-    }
-}
 
 /// The corpus file whose name starts with `prefix` (e.g. `"13-"`).
 fn load(dir: &Path, prefix: &str) -> TaskList {
