@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::run::locate::RUN_REFS;
+
 /// One line git feeds a pre-push hook: `<local ref> <local sha> <remote ref> <remote sha>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushUpdate {
@@ -72,12 +74,10 @@ pub enum Scope {
     Check(Vec<String>),
 }
 
-/// Decide for one update. `named` are the changes the local or remote branch name names;
-/// `carried` the `Microloop-Change` values of the commits the push sends.
-pub fn scope(update: &PushUpdate, named: &[String], carried: &[String]) -> Scope {
-    if let Some(reason) = passes_unseen(update) {
-        return Scope::Pass(reason);
-    }
+/// Decide for one update that `passes_unseen` did not let through. `named` are the changes
+/// the local or remote branch name names; `carried` the `Microloop-Change` values of the
+/// commits the push sends.
+pub fn scope(named: &[String], carried: &[String]) -> Scope {
     let changes: BTreeSet<&String> = named.iter().chain(carried).collect();
     if changes.is_empty() {
         return Scope::Pass("no change id in its name and no micro-task commits");
@@ -91,17 +91,15 @@ pub fn passes_unseen(update: &PushUpdate) -> Option<&'static str> {
     if update.is_deletion() {
         return Some("a deletion");
     }
-    let Some(branch) = update.remote_ref.strip_prefix("refs/heads/") else {
+    if !update.remote_ref.starts_with("refs/heads/") {
         return Some("not a branch");
-    };
+    }
     // Run branches hold a run's commits as evidence (a failed run's, too); sharing them is
     // not a change going out. The change branch they were fast-forwarded into is checked.
-    branch.starts_with("microloop/").then_some("a run branch")
-}
-
-/// A branch's short name from a full ref name (`refs/heads/x` → `x`); other refs as they are.
-pub fn short_name(refname: &str) -> &str {
-    refname.strip_prefix("refs/heads/").unwrap_or(refname)
+    update
+        .remote_ref
+        .starts_with(RUN_REFS)
+        .then_some("a run branch")
 }
 
 fn is_object_id(s: &str) -> bool {
@@ -156,40 +154,27 @@ mod tests {
 
     #[test]
     fn deletions_tags_run_branches_and_unrelated_branches_pass() {
-        let named = s(&["CH-001"]);
         assert_eq!(
-            scope(&up(Z, "refs/heads/change/CH-001", A), &named, &[]),
-            Scope::Pass("a deletion")
+            passes_unseen(&up(Z, "refs/heads/change/CH-001", A)),
+            Some("a deletion")
         );
         assert_eq!(
-            scope(&up(A, "refs/tags/v1", Z), &named, &named),
-            Scope::Pass("not a branch")
+            passes_unseen(&up(A, "refs/tags/v1", Z)),
+            Some("not a branch")
         );
         assert_eq!(
-            scope(
-                &up(A, "refs/heads/microloop/CH-001/run-1", Z),
-                &named,
-                &named
-            ),
-            Scope::Pass("a run branch")
+            passes_unseen(&up(A, "refs/heads/microloop/CH-001/run-1", Z)),
+            Some("a run branch")
         );
-        assert!(matches!(
-            scope(&up(A, "refs/heads/feature", Z), &[], &[]),
-            Scope::Pass(_)
-        ));
+        assert_eq!(passes_unseen(&up(A, "refs/heads/feature", Z)), None);
+        assert!(matches!(scope(&[], &[]), Scope::Pass(_)));
     }
 
     #[test]
     fn named_and_carried_changes_are_checked_once_each_in_order() {
         assert_eq!(
-            scope(
-                &up(A, "refs/heads/main", A),
-                &s(&["CH-002"]),
-                &s(&["CH-003", "CH-002", "CH-001"])
-            ),
+            scope(&s(&["CH-002"]), &s(&["CH-003", "CH-002", "CH-001"])),
             Scope::Check(s(&["CH-001", "CH-002", "CH-003"]))
         );
-        assert_eq!(short_name("refs/heads/change/CH-1"), "change/CH-1");
-        assert_eq!(short_name("HEAD"), "HEAD");
     }
 }

@@ -274,7 +274,7 @@ fn report_outcome(report: &Report, json: bool, quiet: bool) -> Result<(), CliErr
                 }
                 out.line(&format!(
                     "  review: git log --format='%h %s%n%(trailers:key=Microloop-Task)' {}",
-                    run::sequencer::short_ref(&s.run_branch)
+                    crate::git::short_ref(&s.run_branch)
                 ))?;
                 out.line(&format!("  evidence: {}", s.artifacts.display()))?;
             }
@@ -305,7 +305,7 @@ fn report_outcome(report: &Report, json: bool, quiet: bool) -> Result<(), CliErr
                 e = e.cause(format!(
                     "the run {} is kept (branch {}), and your working tree was not touched",
                     s.run_id,
-                    run::sequencer::short_ref(&s.run_branch)
+                    crate::git::short_ref(&s.run_branch)
                 ));
             }
             Err(e

@@ -15,3 +15,8 @@ pub use cli::{GitCli, REPO_ENV_VARS};
 pub use refs::{RefOp, RefTip};
 pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit, message_trailers};
 pub use worktree::{LARGE_TREE, WorktreeEntry};
+
+/// A branch's short name from a full ref name (`refs/heads/x` → `x`); other refs as they are.
+pub fn short_ref(refname: &str) -> &str {
+    refname.strip_prefix("refs/heads/").unwrap_or(refname)
+}

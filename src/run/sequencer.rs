@@ -32,7 +32,7 @@ use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
 use crate::evidence::build::summarize;
 use crate::evidence::summary::{AuditAnchor, Summary};
-use crate::git::{FileChange, GitCli, GitError, Head, LARGE_TREE, Repo};
+use crate::git::{FileChange, GitCli, GitError, Head, LARGE_TREE, Repo, short_ref};
 use crate::ids::{ChangeId, RunId};
 use crate::paths::BytePath;
 use crate::plan::PlannedTask;
@@ -1727,10 +1727,6 @@ fn oid(hex: &str) -> Result<git2::Oid, RunError> {
             "git microloop abort",
         )
     })
-}
-
-pub fn short_ref(r: &str) -> &str {
-    r.strip_prefix("refs/heads/").unwrap_or(r)
 }
 
 fn millis(d: Duration) -> u64 {

@@ -7,12 +7,12 @@ use std::io::Read;
 use serde::Serialize;
 
 use super::{ChecklistArgs, HookKind, checklist_lines};
-use crate::checklist::push::{PushUpdate, Scope, parse_updates, passes_unseen, scope, short_name};
+use crate::checklist::push::{PushUpdate, Scope, parse_updates, passes_unseen, scope};
 use crate::checklist::{Checklist, evaluate, gather};
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{Out, Stderr, eprint_styled};
-use crate::git::Repo;
+use crate::git::{Repo, short_ref};
 use crate::ids::ChangeId;
 
 /// One pushed ref and what the hook made of it.
@@ -67,7 +67,7 @@ pub(super) fn run(kind: HookKind, args: &ChecklistArgs, err: &Stderr) -> Result<
         out.flush()?;
     } else {
         for r in &reports {
-            let name = short_name(&r.remote_ref);
+            let name = short_ref(&r.remote_ref);
             if let Some(why) = r.passed_because {
                 err.note(&format!("git-microloop: {name}: not checked ({why})"));
                 continue;
@@ -96,7 +96,7 @@ pub(super) fn run(kind: HookKind, args: &ChecklistArgs, err: &Stderr) -> Result<
     let refused: Vec<String> = reports
         .iter()
         .filter(|r| !r.ok())
-        .map(|r| short_name(&r.remote_ref).to_string())
+        .map(|r| short_ref(&r.remote_ref).to_string())
         .collect();
     Err(CliError::not_ok(format!(
         "push refused: run metadata missing or not holding for {}",
@@ -135,7 +135,7 @@ fn check_update(
     };
     let named: Vec<String> = [&u.local_ref, &u.remote_ref]
         .into_iter()
-        .filter_map(|r| pattern.find_in(short_name(r)))
+        .filter_map(|r| pattern.find_in(short_ref(r)))
         .map(str::to_string)
         .collect();
     let mut carried = Vec::new();
@@ -144,7 +144,7 @@ fn check_update(
             carried.push(ch.to_string());
         }
     }
-    let changes = match scope(&u, &named, &carried) {
+    let changes = match scope(&named, &carried) {
         Scope::Pass(why) => {
             report.passed_because = Some(why);
             return Ok(report);
