@@ -57,15 +57,12 @@ impl Workspace {
                 let c = self.change(Some(c))?;
                 (BTreeSet::from([c.clone()]), Some(c))
             }
+            // `latest` looks at one change only: no need to find them all.
+            None if wanted == "latest" => (BTreeSet::new(), Some(self.change(None)?)),
             None => {
                 let layout = Layout::new(self.repo.common_dir());
                 let all = known_changes(&self.repo, &self.config, &layout, &Ledger::new())?;
-                let latest = if wanted == "latest" {
-                    Some(self.change(None)?)
-                } else {
-                    None
-                };
-                (all, latest)
+                (all, None)
             }
         };
         locate(

@@ -8,11 +8,12 @@
 //! the same second (an `abort` and a new `run`), so the id alone is not enough.
 
 use std::collections::BTreeSet;
+use std::io;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use super::state::Layout;
+use super::state::{Layout, RunState};
 use crate::config::Config;
 use crate::evidence::summary::Summary;
 use crate::git::Repo;
@@ -65,7 +66,7 @@ fn not_found(message: impl Into<String>, hint: impl Into<String>) -> LocateError
 }
 
 /// Every run with a trace (run state, artifact folder, branch) of `changes`.
-pub fn known_runs(
+fn known_runs(
     repo: &Repo,
     config: &Config,
     layout: &Layout,
@@ -99,31 +100,40 @@ pub fn known_runs(
 
 /// When the run started, from its run state, else from its summary.json; `None` when neither
 /// says (such a run sorts before every run that does).
-fn started_at(repo: &Repo, config: &Config, layout: &Layout, r: &RunRef) -> Option<Timestamp> {
-    let text = match layout.load(&r.change, &r.run) {
-        Ok(state) => state.started_at,
-        Err(_) => {
+fn started_at(
+    repo: &Repo,
+    config: &Config,
+    r: &RunRef,
+    state: Option<&RunState>,
+) -> Option<Timestamp> {
+    match state {
+        Some(s) => s.started_at.parse().ok(),
+        None => {
             let path = artifacts_dir(repo, config, &r.change, r.run.as_str()).join("summary.json");
             let bytes = std::fs::read(path).ok()?;
-            serde_json::from_slice::<Summary>(&bytes).ok()?.started_at
+            let summary: Summary = serde_json::from_slice(&bytes).ok()?;
+            summary.started_at.parse().ok()
         }
-    };
-    text.parse().ok()
+    }
 }
 
-/// `runs`, oldest first: by start time, then by id. Each run's start is read once.
+/// `runs`, oldest first — by start time, then by id — each with its run state as read (once)
+/// to find that time.
 pub fn by_start(
     repo: &Repo,
     config: &Config,
     layout: &Layout,
     runs: impl IntoIterator<Item = RunRef>,
-) -> Vec<RunRef> {
-    let mut keyed: Vec<(Option<Timestamp>, RunRef)> = runs
+) -> Vec<(RunRef, io::Result<RunState>)> {
+    let mut keyed: Vec<(Option<Timestamp>, RunRef, io::Result<RunState>)> = runs
         .into_iter()
-        .map(|r| (started_at(repo, config, layout, &r), r))
+        .map(|r| {
+            let state = layout.load(&r.change, &r.run);
+            (started_at(repo, config, &r, state.as_ref().ok()), r, state)
+        })
         .collect();
-    keyed.sort_by(|(ta, a), (tb, b)| ta.cmp(tb).then_with(|| a.run.cmp(&b.run)));
-    keyed.into_iter().map(|(_, r)| r).collect()
+    keyed.sort_by(|(ta, a, _), (tb, b, _)| ta.cmp(tb).then_with(|| a.run.cmp(&b.run)));
+    keyed.into_iter().map(|(_, r, s)| (r, s)).collect()
 }
 
 /// The run `wanted` names: `latest` (the newest run of `latest_of`) or a unique prefix of a run
@@ -144,12 +154,15 @@ pub fn locate(
         let runs = known_runs(repo, config, &layout, &one)
             .into_iter()
             .map(|(change, run)| RunRef { change, run });
-        return by_start(repo, config, &layout, runs).pop().ok_or_else(|| {
-            not_found(
-                format!("{change} has no runs yet"),
-                "start one with: git microloop run",
-            )
-        });
+        return by_start(repo, config, &layout, runs)
+            .pop()
+            .map(|(r, _)| r)
+            .ok_or_else(|| {
+                not_found(
+                    format!("{change} has no runs yet"),
+                    "start one with: git microloop run",
+                )
+            });
     }
     let matches: Vec<(ChangeId, RunId)> = known_runs(repo, config, &layout, changes)
         .into_iter()

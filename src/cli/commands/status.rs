@@ -86,11 +86,11 @@ fn latest_run(
         change: change.clone(),
         run,
     });
-    for r in by_start(&ws.repo, &ws.config, layout, runs)
+    for (_, state) in by_start(&ws.repo, &ws.config, layout, runs)
         .into_iter()
         .rev()
     {
-        match layout.load(change, &r.run) {
+        match state {
             Ok(s) => return Some(s),
             Err(e) => err.warn(&e.to_string()),
         }
