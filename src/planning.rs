@@ -34,8 +34,6 @@ pub enum PlanningError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
 }
 
 /// A plan with what it was made from.

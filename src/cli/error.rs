@@ -8,7 +8,6 @@ use crate::change::ResolveError;
 use crate::config::ConfigError;
 use crate::diag::Diagnostic;
 use crate::git::GitError;
-use crate::plan::PlanError;
 
 /// Exit codes with meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,12 +144,5 @@ impl From<ResolveError> for CliError {
                 err.hint("pass --change CH-###, or work on a branch whose name holds the change id")
             }
         }
-    }
-}
-
-impl From<PlanError> for CliError {
-    fn from(e: PlanError) -> Self {
-        CliError::usage(format!("cannot plan: {e}"))
-            .hint("remove one of the dependencies in the cycle from tasks.md")
     }
 }

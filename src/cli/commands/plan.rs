@@ -92,7 +92,6 @@ pub fn planning_error(e: PlanningError) -> CliError {
         }
         PlanningError::Config(e) => e.into(),
         PlanningError::Git(e) => e.into(),
-        PlanningError::Plan(e) => e.into(),
     }
 }
 
