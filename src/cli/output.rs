@@ -71,6 +71,11 @@ pub struct Stderr {
     quiet: bool,
 }
 
+/// `msg` as a warning: `warning: msg`, the word in the warning colour.
+pub fn warning_line(msg: &str) -> String {
+    format!("{} {msg}", paint(WARN, "warning:"))
+}
+
 impl Stderr {
     pub fn new(quiet: bool) -> Self {
         Stderr { quiet }
@@ -82,9 +87,7 @@ impl Stderr {
     }
 
     pub fn warn(&self, msg: &str) {
-        if !self.quiet {
-            eprint_styled(&format!("{} {msg}", paint(WARN, "warning:")));
-        }
+        self.note(&warning_line(msg));
     }
 
     pub fn note(&self, msg: &str) {

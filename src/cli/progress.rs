@@ -10,14 +10,14 @@ use std::sync::atomic::AtomicBool;
 
 use super::context::Workspace;
 use super::error::CliError;
-use super::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
+use super::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint, warning_line};
 
 mod line;
 
 use crate::audit::AuditLog;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
 use crate::store::LockError;
-pub use line::{Mode as ProgressMode, Progress, clock, status_text};
+pub use line::{Mode as ProgressMode, Progress, status_text};
 
 /// Ctrl-C, SIGTERM and SIGHUP set the flag: the run stops at the next safe point (the running
 /// command's process group is killed) and can be resumed. A second signal exits at once.
@@ -116,16 +116,8 @@ fn event_lines(e: &Event<'_>) -> Option<Said> {
     }
 }
 
-/// Print one event as a progress line on stderr (plain lines, no status line).
-pub fn print_event(err: &Stderr, e: &Event<'_>) {
-    match event_lines(e) {
-        Some(Said::Note(s)) => err.note(&s),
-        Some(Said::Warn(s)) => err.warn(&s),
-        None => {}
-    }
-}
-
-/// A run as it goes, on stderr: the lines of `print_event` and, on a terminal, a status line
+/// A run as it goes, on stderr: a line for each event that says something and, on a terminal,
+/// a status line
 /// under them with the current task, n/N and the elapsed time (see `Progress`).
 pub struct RunDisplay<'a> {
     err: &'a Stderr,
@@ -154,15 +146,16 @@ impl<'a> RunDisplay<'a> {
             }
             _ => {}
         }
-        let said = event_lines(e);
-        match (&self.progress, said) {
-            (Some(p), Some(Said::Note(s))) if !self.err.is_quiet() => p.println(&s),
-            (Some(p), Some(Said::Warn(s))) if !self.err.is_quiet() => {
-                p.println(&format!("{} {s}", paint(WARN, "warning:")))
+        if let Some(said) = event_lines(e) {
+            let line = match said {
+                Said::Note(s) => s,
+                Said::Warn(s) => warning_line(&s),
+            };
+            // Both stay silent with -q (the progress display is hidden then).
+            match &self.progress {
+                Some(p) => p.println(&line),
+                None => self.err.note(&line),
             }
-            (None, Some(Said::Note(s))) => self.err.note(&s),
-            (None, Some(Said::Warn(s))) => self.err.warn(&s),
-            _ => {}
         }
         match e {
             Event::TaskStarted { key, title, .. } => {
