@@ -13,7 +13,7 @@ use thiserror::Error;
 use super::schema::{Attempts, Config, Retention};
 use super::yaml::{RETENTION_FILE, TESTS_FILE, TestsFile, parse_retention, parse_tests};
 use crate::diag::{line_of_offset, place_of_offset, printable};
-use crate::ids::Seed;
+use crate::ids::{Seed, parse_seed};
 use crate::plan::Strategy;
 
 /// The project config file, relative to the repository root.
@@ -346,9 +346,9 @@ pub fn planner_from_env(
 ) -> Result<PlannerConfigFile, ConfigError> {
     let seed = match get("MICROLOOP_SEED") {
         None => None,
-        Some(v) => Some(v.trim().parse::<Seed>().map_err(|_| ConfigError::Env {
+        Some(v) => Some(parse_seed(&v).map_err(|m| ConfigError::Env {
             var: "MICROLOOP_SEED".into(),
-            message: format!("{v:?} is not a whole number between 0 and 18446744073709551615"),
+            message: format!("{v:?} is {m}"),
         })?),
     };
     let strategy = match get("MICROLOOP_STRATEGY") {
