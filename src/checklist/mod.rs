@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::git::short_oid;
+
 pub use gather::{GatherError, gather};
 pub use speckit::unchecked_items;
 
@@ -285,7 +287,7 @@ fn commits_item(f: &Facts) -> Item {
             problems.push(format!(
                 "{} ({}) carries another seed or plan hash than the run",
                 c.task,
-                short(&c.commit)
+                short_oid(&c.commit)
             ));
         }
     }
@@ -317,7 +319,7 @@ fn commits_item(f: &Facts) -> Item {
             {
                 problems.push(format!(
                     "summary.json says {task} is {} but this branch has no such commit",
-                    short(c)
+                    short_oid(c)
                 ));
             }
         }
@@ -423,10 +425,6 @@ fn approvals_item(f: &Facts) -> Item {
             "see git microloop audit verify; restore the log from a backup",
         ),
     }
-}
-
-fn short(oid: &str) -> &str {
-    oid.get(..12).unwrap_or(oid)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint, warning_line};
 mod line;
 
 use crate::audit::AuditLog;
+use crate::git::short_oid;
 use crate::run::{self, Context, Event, Layout, Report, RunError, Stop};
 use crate::store::LockError;
 pub use line::{Mode as ProgressMode, Progress, status_text};
@@ -85,7 +86,7 @@ fn event_lines(e: &Event<'_>) -> Option<Said> {
         } => note(format!(
             "      {} {key} → {} · {} file{} · QA {qa_result}{}",
             paint(GOOD, "✓"),
-            &commit[..12.min(commit.len())],
+            short_oid(commit),
             files_touched.len(),
             if files_touched.len() == 1 { "" } else { "s" },
             duration_ms.map_or(String::new(), |d| format!(" · {:.1}s", d as f64 / 1000.0))

@@ -16,6 +16,11 @@ pub use refs::{RefOp, RefTip};
 pub use repo::{CommitDiff, FileChange, GitError, Head, Repo, TrailerCommit, message_trailers};
 pub use worktree::{LARGE_TREE, WorktreeEntry};
 
+/// An object id cut to the 12 hex digits people read (the whole text when shorter).
+pub fn short_oid(oid: &str) -> &str {
+    oid.get(..12).unwrap_or(oid)
+}
+
 /// A branch's short name from a full ref name (`refs/heads/x` → `x`); other refs as they are.
 pub fn short_ref(refname: &str) -> &str {
     refname.strip_prefix("refs/heads/").unwrap_or(refname)

@@ -35,6 +35,7 @@ use super::facts::{RunFacts, SummaryFacts};
 use super::ledger::Verdict;
 use super::policy::{Policy, add, fmt_ts, parse_ts};
 use crate::evidence::summary::Summary;
+use crate::git::short_oid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -314,7 +315,7 @@ pub fn decide(
                 Reason::UnmergedCommits,
                 format!(
                     "its tip {} is in the history of no ref that stays; merge it or delete the branch yourself",
-                    short(&b.tip)
+                    short_oid(&b.tip)
                 ),
             );
             out.insert(c.index, timed(d, c.eligible_at, purge_after));
@@ -470,8 +471,8 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
                 Reason::BranchMoved,
                 format!(
                     "the purge was decided on {}, the branch is at {}",
-                    short(last.tip.as_deref().unwrap_or("nothing")),
-                    short(&b.tip)
+                    short_oid(last.tip.as_deref().unwrap_or("nothing")),
+                    short_oid(&b.tip)
                 ),
             );
         }
@@ -543,8 +544,8 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
                 Reason::BranchMoved,
                 format!(
                     "the branch is at {}, summary.json says {}",
-                    short(&b.tip),
-                    short(s.head_commit.as_deref().unwrap_or_default())
+                    short_oid(&b.tip),
+                    short_oid(s.head_commit.as_deref().unwrap_or_default())
                 ),
             );
         }
@@ -558,7 +559,7 @@ fn classify(r: &RunFacts, policy: &Policy, now: Timestamp) -> Class {
                 Reason::TrailersContradictSummary,
                 format!(
                     "the tip {} carries Microloop-Run {:?}, -Change {:?}, -Plan {:?}",
-                    short(&b.tip),
+                    short_oid(&b.tip),
                     t.run.as_deref().unwrap_or("none"),
                     t.change.as_deref().unwrap_or("none"),
                     t.plan.as_deref().unwrap_or("none")
@@ -745,10 +746,6 @@ fn previous(r: &RunFacts) -> Option<Previous> {
         state: s.retention.state.clone(),
         reason,
     })
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(12)]
 }
 
 #[cfg(test)]

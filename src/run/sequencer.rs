@@ -32,7 +32,7 @@ use crate::clock;
 use crate::config::{Config, PlannerConfigFile};
 use crate::evidence::build::summarize;
 use crate::evidence::summary::{AuditAnchor, Summary};
-use crate::git::{FileChange, GitCli, GitError, Head, LARGE_TREE, Repo, short_ref};
+use crate::git::{FileChange, GitCli, GitError, Head, LARGE_TREE, Repo, short_oid, short_ref};
 use crate::ids::{ChangeId, RunId};
 use crate::paths::BytePath;
 use crate::plan::PlannedTask;
@@ -141,11 +141,8 @@ impl Context<'_> {
     /// is still open, so a crash between the two leaves it open, and `continue` or `abort`
     /// finishes the job — never a finished state with a stale summary.
     fn settle(&self, state: &mut RunState) -> Result<(), RunError> {
-        state.updated_at = clock::now_rfc3339();
         self.write_summary(state)?;
-        self.layout
-            .save(state)
-            .ctx(|| format!("saving the state of {}", state.run_id))
+        self.save(state)
     }
 
     /// Write `summary.json` for reviewers (atomically; readable while the run goes on).
@@ -449,7 +446,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
     if let Some(pgid) = state.child_pgid.take() {
         process::kill_orphan_group(pgid, &state.worktree);
     }
-    if delivered(cx, &state) {
+    if let Some(tip) = delivered(cx, &state) {
         // Interrupted after the change branch was fast-forwarded: the work is on the user's
         // branch, and aborting cannot take it back. Record the run as what it is.
         cx.emit(Event::Note(format!(
@@ -458,12 +455,8 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
             state.run_id,
             short_ref(&state.change_branch)
         )))?;
-        let tip = run_tip(cx, &state)?;
-        let note = format!(
-            "{} is at {}",
-            short_ref(&state.change_branch),
-            &tip[..12.min(tip.len())]
-        );
+        // The branch is at the tip already: this only says so.
+        let note = fast_forward(cx, &state, &tip)?;
         return conclude(cx, &mut state, note);
     }
     let mut notes = Vec::new();
@@ -484,7 +477,7 @@ pub fn abort(cx: &mut Context<'_>, change: &ChangeId) -> Result<Report, RunError
                     Ok(_) => notes.push(format!(
                         "{} is back at {} (the run's commits stay on {})",
                         short_ref(&state.change_branch),
-                        &state.base[..12.min(state.base.len())],
+                        short_oid(&state.base),
                         short_ref(&state.run_branch)
                     )),
                     Err(e) => notes.push(format!(
@@ -532,18 +525,20 @@ fn remove_run_worktree(cx: &Context<'_>, state: &RunState) -> Result<(), RunErro
     }
 }
 
-/// Every task is done or skipped and the change branch already points at the run's tip.
-fn delivered(cx: &Context<'_>, state: &RunState) -> bool {
+/// The run's tip when every task is done or skipped, it made commits, and the change branch
+/// already points at them.
+fn delivered(cx: &Context<'_>, state: &RunState) -> Option<String> {
     let all_done = state
         .tasks
         .iter()
         .all(|t| matches!(t.status, TaskStatus::Done | TaskStatus::Skipped));
-    let tip = cx.repo.ref_oid(&state.run_branch);
-    matches!(state.mode, Mode::Implementer { .. })
-        && all_done
-        && tip.is_some()
-        && tip.map(|o| o.to_string()).as_deref() != Some(state.base.as_str())
-        && cx.repo.ref_oid(&state.change_branch) == tip
+    if !matches!(state.mode, Mode::Implementer { .. }) || !all_done {
+        return None;
+    }
+    let tip = cx.repo.ref_oid(&state.run_branch)?;
+    let delivered =
+        tip.to_string() != state.base && cx.repo.ref_oid(&state.change_branch) == Some(tip);
+    delivered.then(|| tip.to_string())
 }
 
 /// The audit log must be writable before anything happens (see `AuditSink::check`).
@@ -752,16 +747,15 @@ fn recover(cx: &mut Context<'_>, state: &mut RunState, planned: &Planned) -> Res
     }
     // Done in git and now in the state — found above, or saved before the crash — but without
     // its audit record: written now, once.
-    let unrecorded: Vec<TaskState> = state
+    let s: &RunState = state;
+    let unrecorded = s
         .tasks
         .iter()
         .filter(|t| t.status == TaskStatus::Done && t.commit.is_some())
-        .filter(|t| !logged.contains(&t.key) && committed.contains_key(&t.key))
-        .cloned()
-        .collect();
+        .filter(|t| !logged.contains(&t.key) && committed.contains_key(&t.key));
     for t in unrecorded {
         cx.emit(Event::TaskCompleted {
-            state,
+            state: s,
             key: &t.key,
             commit: t.commit.as_deref().unwrap_or_default(),
             duration_ms: t.duration_ms,
@@ -929,7 +923,7 @@ fn manual_commit_current(
             format!(
                 "{} must be checked out here and still at the run's last commit {}",
                 short_ref(&state.change_branch),
-                &tip[..12.min(tip.len())]
+                short_oid(&tip)
             ),
             format!(
                 "git switch {} (and move any extra commits away), then continue",
@@ -1641,7 +1635,7 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
     let current = cx.repo.ref_oid(&state.change_branch).map(|o| o.to_string());
     if current.as_deref() == Some(tip) {
         // An earlier attempt got this far before it was interrupted.
-        return Ok(format!("{branch} is at {}", &tip[..12.min(tip.len())]));
+        return Ok(format!("{branch} is at {}", short_oid(tip)));
     }
     if current.as_deref() != Some(state.base.as_str()) {
         return Ok(format!(
@@ -1670,7 +1664,7 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
         Some(path) => match cx.repo.cli_in(&path).merge_ff_only(tip) {
             Ok(()) => Ok(format!(
                 "fast-forwarded {branch} to {} in {}",
-                &tip[..12.min(tip.len())],
+                short_oid(tip),
                 path.display()
             )),
             Err(e) => Ok(format!(
@@ -1682,10 +1676,7 @@ fn fast_forward(cx: &Context<'_>, state: &RunState, tip: &str) -> Result<String,
         },
         None => {
             git.update_ref_cas(&state.change_branch, tip, &state.base)?;
-            Ok(format!(
-                "fast-forwarded {branch} to {}",
-                &tip[..12.min(tip.len())]
-            ))
+            Ok(format!("fast-forwarded {branch} to {}", short_oid(tip)))
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, Out, Stderr, paint};
-use crate::git::{FileChange, Head, Repo, TrailerCommit};
+use crate::git::{FileChange, Head, Repo, TrailerCommit, short_oid};
 use crate::paths::BytePath;
 
 /// List the micro-task commits of a range with their task, QA result, files, run and seed.
@@ -59,7 +59,7 @@ pub fn cmd_log(args: &LogArgs, _err: &Stderr) -> Result<(), CliError> {
             let plural = if r.files.len() == 1 { " " } else { "s" };
             out.line(&format!(
                 "{} {} QA {:<7} {:>3} file{plural}  {}",
-                paint(DIM, &r.commit[..12.min(r.commit.len())]),
+                paint(DIM, short_oid(&r.commit)),
                 paint(BOLD, &format!("{:<8}", r.task_id)),
                 r.qa.as_deref().unwrap_or("-"),
                 r.files.len(),

@@ -9,6 +9,7 @@ use crate::cli::context::Workspace;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, GOOD, Out, Stderr, WARN, paint};
 use crate::evidence::summary::Summary;
+use crate::git::short_oid;
 use crate::run::Layout;
 use crate::run::locate::artifacts_dir;
 
@@ -106,8 +107,8 @@ fn print_summary(
     }
     out.line(&format!(
         "  {} → {} on {}",
-        short(&s.base_commit),
-        s.head_commit.as_deref().map_or("-", short),
+        short_oid(&s.base_commit),
+        s.head_commit.as_deref().map_or("-", short_oid),
         s.run_branch.trim_start_matches("refs/heads/")
     ))?;
     out.line(&format!(
@@ -134,7 +135,7 @@ fn print_summary(
             "{mark} {:<10}  {:<7}  {:<12}  {:>5}  {:>9}  {:<7}  {}",
             t.task_id,
             t.status,
-            t.commit.as_deref().map_or("-", short),
+            t.commit.as_deref().map_or("-", short_oid),
             t.files_touched.len(),
             format!("+{} −{}", t.lines_added, t.lines_removed),
             t.qa_result.as_deref().unwrap_or("-"),
@@ -174,10 +175,6 @@ fn print_summary(
             .map_or(String::new(), |r| format!(" ({r})"))
     ))?;
     out.line(&format!("  evidence: {}", evidence.display()))
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(12)]
 }
 
 /// The artifact folder of the run `wanted` names (see `Workspace::run`): where its run state
