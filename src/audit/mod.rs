@@ -70,8 +70,8 @@ use thiserror::Error;
 
 pub use line::{Head, LineHash, MAX_LINE_BYTES, ParseHashError, encode_line};
 pub use verify::{
-    AnchorResult, AnchorStatus, Failure, Tampering, VerifyReport, verify, verify_anchor,
-    verify_source, verify_with_anchors,
+    AnchorResult, AnchorStatus, Failure, Tampering, VerifyReport, read_shared, verify,
+    verify_anchor, verify_source, verify_with_anchors,
 };
 pub use writer::{AuditLog, LOG_REPAIRED, Repaired};
 

@@ -172,12 +172,26 @@ pub fn verify_with_anchors(
             source,
         }
     };
-    let file = File::open(path).map_err(io("open"))?;
-    match file.lock_shared() {
-        Err(e) if e.kind() != io::ErrorKind::Unsupported => return Err(io("lock")(e)),
-        _ => {}
-    }
+    let file = open_shared(path).map_err(io("open"))?;
     verify_source(file, log_name, anchors).map_err(io("read"))
+}
+
+/// `path` opened for reading under a shared lock, so no append is half-seen (where the file
+/// system has no locks, unlocked).
+fn open_shared(path: &Path) -> io::Result<File> {
+    let file = File::open(path)?;
+    match file.lock_shared() {
+        Err(e) if e.kind() != io::ErrorKind::Unsupported => Err(e),
+        _ => Ok(file),
+    }
+}
+
+/// The whole of `path`, read under a shared lock (see `open_shared`): one snapshot to verify
+/// and to read from.
+pub fn read_shared(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_shared(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The verifier over any seekable bytes (seeking happens only to classify a failure).

@@ -10,7 +10,7 @@ use thiserror::Error;
 use super::{
     ApprovalCheck, AuditTask, Facts, Local, PlanCheck, SummaryFacts, TaskCommit, unchecked_items,
 };
-use crate::audit::{log_name_of, verify};
+use crate::audit::{log_name_of, read_shared, verify_source};
 use crate::config::{Config, PlannerConfigFile};
 use crate::git::{GitError, Repo, TrailerCommit};
 use crate::ids::ChangeId;
@@ -341,11 +341,13 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
     let path = repo
         .main_root()
         .join(config.paths.implementer_audit.as_str());
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    // One snapshot, read once: the records come from the same bytes whose chain is verified.
+    let bytes = read_shared(&path).ok();
+    let Some(text) = bytes.as_deref().and_then(|b| std::str::from_utf8(b).ok()) else {
         let why = format!("{} not found", path.display());
         return (Local::Absent(why.clone()), Local::Absent(why));
     };
-    let events = task_completed_records(&text, run_id)
+    let events = task_completed_records(text, run_id)
         .map(|v| AuditTask {
             task_id: v["task_id"].as_str().unwrap_or_default().to_string(),
             complete_fields: ["task_id", "duration_ms", "files_touched", "qa_result"]
@@ -355,7 +357,7 @@ fn audit_facts(repo: &Repo, config: &Config, run_id: &str) -> AuditFacts {
         })
         .collect();
     let name = log_name_of(&path);
-    let chain = match verify(&path, &name) {
+    let chain = match verify_source(std::io::Cursor::new(text), &name, &[]) {
         Ok(r) if r.ok => Ok(()),
         Ok(r) => Err(r.failure.map_or("the chain does not hold".into(), |f| {
             format!("line {}: {} ({})", f.line, f.kind.as_str(), f.detail)

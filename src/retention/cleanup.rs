@@ -14,7 +14,7 @@ use super::gather::{GitReach, gather, known_changes};
 use super::ledger::{Ledger, read_into};
 use super::policy::Policy;
 use super::review;
-use crate::audit::{Tampering, log_name_of, verify_source};
+use crate::audit::{Tampering, log_name_of, read_shared, verify_source};
 use crate::config::Config;
 use crate::git::{GitError, Repo};
 use crate::ids::ChangeId;
@@ -95,19 +95,6 @@ pub fn load_ledger(repo: &Repo, config: &Config) -> Result<Ledger, CleanupError>
         read_into(&mut ledger, &bytes);
     }
     Ok(ledger)
-}
-
-/// The whole file, read under a shared lock (as `audit verify` reads) so that an append in
-/// progress is not mistaken for a torn line.
-fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    match file.lock_shared() {
-        Err(e) if e.kind() != std::io::ErrorKind::Unsupported => return Err(e),
-        _ => {}
-    }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes)?;
-    Ok(bytes)
 }
 
 /// Decide (and unless `dry_run`, apply) retention for the runs in scope. `progress` hears of
