@@ -106,6 +106,10 @@ impl GitCli {
             .chain(["add", "-A"].iter())
             .map(|s| s.to_string())
             .collect();
+        // Excluding a path the repository already ignores makes `git add` fail ("paths are
+        // ignored"), and is not needed: only the others are excluded.
+        let ignored = self.ignored(excluded)?;
+        let excluded: Vec<&String> = excluded.iter().filter(|p| !ignored.contains(p)).collect();
         if !excluded.is_empty() {
             args.extend(["--".to_string(), ":/".to_string()]);
             args.extend(excluded.iter().map(|p| format!(":(top,exclude){p}")));

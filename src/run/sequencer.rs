@@ -1245,14 +1245,7 @@ fn commit_task(
     // Our local data lives in the main worktree; only manual mode commits there, and only in
     // our own worktree do we choose how the index is stored.
     let (excludes, tuning) = match state.mode {
-        Mode::Manual => {
-            // Excluding a path the repository already ignores makes `git add` fail ("paths are
-            // ignored"), and is not needed: only the others are excluded.
-            let ours = local_excludes(cx, &state.change);
-            let ignored = git.ignored(&ours)?;
-            let excludes = ours.into_iter().filter(|p| !ignored.contains(p)).collect();
-            (excludes, &[][..])
-        }
+        Mode::Manual => (local_excludes(cx, &state.change), &[][..]),
         Mode::Implementer { .. } => (Vec::new(), LARGE_TREE),
     };
     git.add_all(&excludes, tuning)?;
