@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Config, ConfigError, Paths, parse_config};
 use crate::evidence::sections::new_file;
-use crate::ids::ChangeId;
+use crate::ids::{ChangeId, ChangePattern};
 
 /// The commented config written by `init` (the defaults, with examples).
 pub const CONFIG_TEMPLATE: &str = include_str!("../../templates/microloop.toml");
@@ -38,9 +38,9 @@ pub enum Layout {
 
 /// spec-kit is there when `.specify/` exists or `specs/` holds a `NNN-slug` folder.
 pub fn detect_layout(has_specify_dir: bool, specs_folders: &[String]) -> Layout {
-    let feature = regex::Regex::new(&format!("^(?:{SPEC_KIT_PATTERN})$"))
-        .expect("the spec-kit pattern is a valid regex");
-    if has_specify_dir || specs_folders.iter().any(|f| feature.is_match(f)) {
+    let feature =
+        ChangePattern::new(SPEC_KIT_PATTERN).expect("the spec-kit pattern is a valid regex");
+    if has_specify_dir || specs_folders.iter().any(|f| feature.matches_whole(f)) {
         Layout::SpecKit
     } else {
         Layout::Default
@@ -53,13 +53,13 @@ pub fn config_text(layout: Layout) -> String {
     match layout {
         Layout::Default => CONFIG_TEMPLATE.to_string(),
         Layout::SpecKit => {
+            let pattern = format!(
+                "# spec-kit layout (found by `git microloop init`): one folder per feature,\n\
+                 # specs/NNN-slug/, named like its branch.\n\
+                 pattern = \"{SPEC_KIT_PATTERN}\""
+            );
             let replace = [
-                (
-                    "pattern = \"CH-[0-9]+\"",
-                    "# spec-kit layout (found by `git microloop init`): one folder per feature,\n\
-                     # specs/NNN-slug/, named like its branch.\n\
-                     pattern = \"[0-9]{3,}-[a-z0-9][a-z0-9-]*\"",
-                ),
+                ("pattern = \"CH-[0-9]+\"", pattern.as_str()),
                 ("changes = \"changes\"", "changes = \"specs\""),
                 (
                     "tasks = \"changes/{change}/tasks.md\"",
@@ -127,9 +127,8 @@ pub struct Target {
     pub note: Option<String>,
 }
 
-/// The files to scaffold, in the order they are reported. `write_config`: no
-/// `.microloop.toml` was there when `init` started reading (the caller passes the layout's
-/// config text); `paths` are the effective paths (of the existing config or the new one).
+/// The files to scaffold, in the order they are reported; `paths` are the effective paths (of
+/// the existing config or the new one).
 pub fn targets(
     layout: Layout,
     paths: &Paths,
