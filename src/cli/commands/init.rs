@@ -8,12 +8,13 @@ use std::path::Path;
 use clap::Args;
 use serde::Serialize;
 
+use super::install_hook::install;
 use crate::change::resolve_change;
 use crate::cli::error::CliError;
 use crate::cli::output::{BOLD, DIM, Out, Stderr, paint};
 use crate::config::{CONFIG_FILE, Config, load_config};
 use crate::git::Repo;
-use crate::hook::{Action as HookAction, Installed, Mode, hooks_dir, install_pre_push};
+use crate::hook::{Action as HookAction, Installed, Mode};
 use crate::ids::ChangeId;
 use crate::implementers::WRAPPER_DIR;
 use crate::init::{
@@ -118,12 +119,12 @@ pub fn cmd_init(args: &InitArgs, err: &Stderr) -> Result<(), CliError> {
     let hook = if args.no_hook {
         None
     } else {
-        let dir = hooks_dir(&repo).map_err(|e| CliError::usage(e.to_string()))?;
-        Some(install_pre_push(&dir, Mode::Refuse).map_err(|e| {
-            CliError::usage("cannot install the pre-push hook")
-                .cause(e.to_string())
-                .hint("the files are in place; install the hook later with `git microloop install-hook`, or re-run with --no-hook")
-        })?)
+        let (_, done) = install(
+            &repo,
+            Mode::Refuse,
+            "the files are in place; install the hook later with `git microloop install-hook`, or re-run with --no-hook",
+        )?;
+        Some(done)
     };
 
     let mut out = Out::new();

@@ -1,11 +1,15 @@
 //! `git microloop install-hook`: put the pre-push hook where git looks for it.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::cli::error::CliError;
 use crate::cli::output::{Out, Stderr};
 use crate::git::Repo;
-use crate::hook::{Action, CHAINED_NAME, Mode, chain_slot_taken, hooks_dir, install_pre_push};
+use crate::hook::{
+    Action, CHAINED_NAME, Installed, Mode, chain_slot_taken, hooks_dir, install_pre_push,
+};
 
 /// Install the pre-push hook that runs `git microloop checklist` on every push (honours
 /// `core.hooksPath`). An existing pre-push hook is never overwritten silently.
@@ -28,19 +32,34 @@ pub struct InstallHookArgs {
     pub json: bool,
 }
 
+/// Install the pre-push hook in the folder git takes hooks from (returned with what was done);
+/// `hint` says what to do when that fails.
+pub(crate) fn install(
+    repo: &Repo,
+    mode: Mode,
+    hint: &str,
+) -> Result<(PathBuf, Installed), CliError> {
+    let dir = hooks_dir(repo).map_err(|e| CliError::usage(e.to_string()))?;
+    let done = install_pre_push(&dir, mode).map_err(|e| {
+        CliError::usage("cannot install the pre-push hook")
+            .cause(e.to_string())
+            .hint(hint)
+    })?;
+    Ok((dir, done))
+}
+
 pub fn cmd_install_hook(args: &InstallHookArgs, _err: &Stderr) -> Result<(), CliError> {
     let repo = Repo::discover()?;
-    let dir = hooks_dir(&repo).map_err(|e| CliError::usage(e.to_string()))?;
     let mode = match (args.chain, args.force) {
         (true, _) => Mode::Chain,
         (_, true) => Mode::Force,
         _ => Mode::Refuse,
     };
-    let done = install_pre_push(&dir, mode).map_err(|e| {
-        CliError::usage("cannot install the pre-push hook")
-            .cause(e.to_string())
-            .hint("check the permissions of the hooks folder (`git rev-parse --git-path hooks`)")
-    })?;
+    let (dir, done) = install(
+        &repo,
+        mode,
+        "check the permissions of the hooks folder (`git rev-parse --git-path hooks`)",
+    )?;
     let mut out = Out::new();
     if args.json {
         out.json(&serde_json::json!({ "schema_version": 1, "hook": done }))?;
