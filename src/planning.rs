@@ -136,38 +136,37 @@ pub fn plan_change(
 /// need 1.5 GB and minutes, and is not a task list anyone wrote.
 pub const MAX_TASKS_BYTES: u64 = 16 * 1024 * 1024;
 
-fn too_large(rel: &str, size: u64) -> PlanningError {
+/// One error in task list `rel`, at `line`, with what to do.
+fn tasks_error(rel: &str, line: u32, message: impl Into<String>, hint: &str) -> PlanningError {
     PlanningError::Tasks {
         file: rel.to_string(),
-        diagnostics: vec![
-            Diagnostic::error(
-                rel,
-                0,
-                format!(
-                    "the file is {:.1} MiB; a task list may be at most {} MiB",
-                    size as f64 / (1024.0 * 1024.0),
-                    MAX_TASKS_BYTES >> 20
-                ),
-            )
-            .with_hint(
-                "check that this is the change's task list; split a larger change into \
-                 several changes",
-            ),
-        ],
+        diagnostics: vec![Diagnostic::error(rel, line, message).with_hint(hint)],
     }
+}
+
+fn too_large(rel: &str, size: u64) -> PlanningError {
+    tasks_error(
+        rel,
+        0,
+        format!(
+            "the file is {:.1} MiB; a task list may be at most {} MiB",
+            size as f64 / (1024.0 * 1024.0),
+            MAX_TASKS_BYTES >> 20
+        ),
+        "check that this is the change's task list; split a larger change into several changes",
+    )
 }
 
 /// A dependency cycle as a diagnostic at the line of its first task.
 fn cycle_error(rel: &str, e: PlanError) -> PlanningError {
     let PlanError::Cycle(cycle) = &e;
     let line = cycle.first().map_or(0, |(_, line)| *line);
-    PlanningError::Tasks {
-        file: rel.to_string(),
-        diagnostics: vec![
-            Diagnostic::error(rel, line, e.to_string())
-                .with_hint("remove one of the dependencies in the cycle"),
-        ],
-    }
+    tasks_error(
+        rel,
+        line,
+        e.to_string(),
+        "remove one of the dependencies in the cycle",
+    )
 }
 
 /// A file's bytes; `None` when it does not exist. Its size is checked before it is read.
@@ -208,29 +207,23 @@ fn read_file(root: &Path, rel: &str) -> Result<Option<Vec<u8>>, PlanningError> {
 fn parse_tasks(bytes: Vec<u8>, rel: &str) -> Result<tasks::TaskList, PlanningError> {
     match String::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
-            Some(at) => Err(PlanningError::Tasks {
-                file: rel.to_string(),
-                diagnostics: vec![
-                    Diagnostic::error(
-                        rel,
-                        line_of_offset(&text, at),
-                        "contains a NUL byte: a binary file, not a task list",
-                    )
-                    .with_hint("tasks.md must be a text file (UTF-8)"),
-                ],
-            }),
+            Some(at) => Err(tasks_error(
+                rel,
+                line_of_offset(&text, at),
+                "contains a NUL byte: a binary file, not a task list",
+                "tasks.md must be a text file (UTF-8)",
+            )),
             None => Ok(tasks::parse(&text, rel)),
         },
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let line = line_of_offset(&String::from_utf8_lossy(&e.as_bytes()[..at]), at);
-            Err(PlanningError::Tasks {
-                file: rel.to_string(),
-                diagnostics: vec![
-                    Diagnostic::error(rel, line, "not valid UTF-8 text (a binary file?)")
-                        .with_hint("save tasks.md as UTF-8"),
-                ],
-            })
+            Err(tasks_error(
+                rel,
+                line,
+                "not valid UTF-8 text (a binary file?)",
+                "save tasks.md as UTF-8",
+            ))
         }
     }
 }
